@@ -1,0 +1,1 @@
+"""Evaluation: question set, metrics, runner and report (built in the evaluation issue)."""

@@ -1,0 +1,42 @@
+"""The one place that knows which concrete clients exist; each factory is chosen by a setting."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.errors import BackendUnavailable, BadRequest
+from rag.settings import Settings
+
+
+def chroma_client(settings: Settings) -> Any:
+    """A Chroma server client when `chroma_url` is set, else a persistent client under data_dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise BadRequest(f"RAG_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+        )
+        client.heartbeat()
+    except Exception as e:  # chromadb raises a variety of connection errors
+        raise BackendUnavailable(f"cannot reach the Chroma server at {settings.chroma_url}: {e}") from None
+    return client
+
+
+def embedder(settings: Settings) -> BaseEmbedding:
+    match settings.embed_backend:
+        case "minilm":
+            from index.embed import MiniLMEmbedding
+
+            return MiniLMEmbedding.from_packages(batch_size=settings.embed_batch_size, threads=settings.embed_threads)

@@ -1,0 +1,18 @@
+"""The error vocabulary of the core. Edges (CLI, HTTP) translate these into messages and codes."""
+
+from index.errors import IndexingError
+
+
+class RagError(Exception):
+    """Base class for errors a person can act on."""
+
+
+class BadRequest(RagError):
+    """The caller's input is wrong (empty question, bad date, k out of range)."""
+
+
+class BackendUnavailable(RagError):
+    """A configured backend (Chroma server, LLM server) cannot be reached or failed."""
+
+
+__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "RagError"]

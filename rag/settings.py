@@ -1,0 +1,36 @@
+"""Typed settings, read from the environment (prefix `RAG_`) at the entry points only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build one with `Settings()` in an entry point and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Chroma data (unless chroma_url), lexical index, models.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://127.0.0.1:8000.")
+    collection: str = Field("articles", description="Chroma collection name.")
+    embed_backend: Literal["minilm"] = Field("minilm", description="Embedding model (embedded, offline).")
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_threads: int | None = Field(None, ge=1, description="onnxruntime threads (default: all cores).")
+    chunk_max_words: int = Field(200, ge=20)
+    chunk_min_words: int = Field(100, ge=10)
+    chunk_overlap: int = Field(1, ge=0, le=5, description="Sentences shared by consecutive chunks.")
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned by a search.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    candidates: int = Field(30, ge=1, description="Candidates taken from each retriever before fusion.")
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "lexical" / self.collection
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"

@@ -1,0 +1,164 @@
+"""The `rag` command line: ingest articles, search them.
+
+Settings are read here, once, from the environment; the engine is built here and handed down.
+Errors a person can fix print one line to stderr and exit with code 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rag.errors import IndexingError, RagError
+from rag.settings import Settings
+from rag.types import Filters, Mode
+
+app = typer.Typer(
+    help="Cited question answering over news articles.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _engine() -> Any:
+    from rag.wiring import build_engine
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+    return build_engine(settings)
+
+
+def _date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
+    """Accept YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first or last day."""
+    if value is None:
+        return None
+    v = value.strip()
+    try:
+        if len(v) == 4 and v.isdigit():
+            return dt.date(int(v), 12, 31) if end_of_period else dt.date(int(v), 1, 1)
+        if len(v) == 7:
+            first = dt.date.fromisoformat(v + "-01")
+            if not end_of_period:
+                return first
+            nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return nxt - dt.timedelta(days=1)
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        fail(f"{name} must be a date like 2020-01-03, 2020-01 or 2020, not {value!r}", 2)
+
+
+class _Bars:
+    """Rich progress bars over documents and chunks (ingest's `Progress`)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._p = progress
+        self._docs = progress.add_task("documents", total=None)
+        self._chunks = progress.add_task("chunks embedded", total=None)
+
+    def start(self, documents: int, chunks: int) -> None:
+        self._p.update(self._docs, total=documents)
+        self._p.update(self._chunks, total=chunks)
+
+    def advance(self, documents: int = 0, chunks: int = 0) -> None:
+        self._p.advance(self._docs, documents)
+        self._p.advance(self._chunks, chunks)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (.txt, .md, .html). Default: seeds/")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete indexed documents whose files are not in PATHS.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Clean, chunk, embed and index articles; unchanged files cost nothing."""
+    targets = paths or [Path("seeds")]
+    try:
+        engine = _engine()
+        with Progress(
+            TextColumn("{task.description:>16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=as_json,
+        ) as bars:
+            report = engine.ingest(targets, prune=prune, progress=_Bars(bars))
+    except (RagError, IndexingError) as e:
+        fail(str(e))
+    for skipped in report.skipped:
+        err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
+    if as_json:
+        print(json.dumps(report.counts()))
+        return
+    c = report.counts()
+    out.print(
+        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, {c['updated']} updated, "
+        f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
+        f"in {report.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+@app.command("search")
+def search_cmd(
+    question: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=100, help="Passages to return (default RAG_TOP_K).")] = None,
+    outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on/before (YYYY[-MM[-DD]]).")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
+) -> None:
+    """Hybrid (dense + BM25) search over the indexed articles."""
+    if not question.strip():
+        fail("the question is empty", 2)
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
+    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
+    if filters.since and filters.until and filters.since > filters.until:
+        fail("--since is after --until", 2)
+    search_mode: Mode = mode  # type: ignore[assignment]
+    try:
+        passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
+    except (RagError, IndexingError) as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        return
+    if not passages:
+        out.print("No passages found." + (" (Is anything indexed? Run `rag ingest`.)" if not filters else ""))
+        return
+    for p in passages:
+        out.print(
+            f"[bold][{p.n}][/] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'undated'} "
+            f"[dim]({p.doc_id} {p.start}:{p.end}, score {p.score:.4f})[/]",
+            highlight=False,
+        )
+        out.print(f"    {p.text[:400]}{'…' if len(p.text) > 400 else ''}\n", highlight=False, markup=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
