@@ -111,7 +111,8 @@ def chunk(article: Article, *, max_words: int = 200, min_words: int = 100, overl
     if len(ranges) > 1:
         prev_end = ranges[-2][1]
         fresh = sum(counts[prev_end : ranges[-1][1]])
-        if fresh < min_words // 2:
+        merged = sum(counts[ranges[-2][0] : ranges[-1][1]])
+        if fresh < min_words // 2 and merged <= max_words + min_words // 2:
             ranges[-2:] = [(ranges[-2][0], ranges[-1][1])]
     chunks = []
     for a, b in ranges:

@@ -84,6 +84,8 @@ class MappedText:
 
     def strip(self) -> MappedText:
         """Drop leading and trailing white space."""
+        if not self.text.strip():
+            return MappedText("", (), ())
         lead = len(self.text) - len(self.text.lstrip())
         trail = len(self.text.rstrip())
         edits = [(0, lead, ""), (trail, len(self.text), "")]

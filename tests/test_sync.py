@@ -1,0 +1,138 @@
+"""Incremental ingest: idempotent, updates replace, prune deletes, crashes lose nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.errors import IndexingError
+from index.store import LexicalIndex
+from rag.wiring import Engine
+
+
+def _ids(engine: Engine) -> list[str]:
+    return [r.chunk_id for r in engine.store.records()]
+
+
+def test_first_ingest_counts(engine: Engine, seeds_copy: Path) -> None:
+    report = engine.ingest([seeds_copy])
+    assert report.counts() == {
+        "documents": 5, "chunks": report.chunks, "added": 5, "updated": 0, "removed": 0, "unchanged": 0
+    }
+    assert report.chunks == engine.store.count() == report.embedded
+    assert 10 <= report.chunks <= 30
+
+
+def test_reingest_is_idempotent_and_embeds_nothing(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+    first = make_engine()
+    first.ingest([seeds_copy])
+    ids = _ids(first)
+    before = first.embedder.texts_embedded  # type: ignore[attr-defined]
+
+    again = make_engine()  # a new process would build a new engine over the same data dir
+    report = again.ingest([seeds_copy])
+    assert report.unchanged == 5 and report.added == report.updated == report.removed == 0
+    assert report.embedded == 0
+    assert again.embedder.texts_embedded == before  # type: ignore[attr-defined]
+    assert _ids(again) == ids
+    assert again.store.count() == len(ids)
+
+
+def test_changed_file_replaces_its_chunks(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("004_*.txt"))
+    old = {r.chunk_id for r in engine.store.records() if r.doc_id == path.stem}
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA new closing paragraph about Mosul and Iran.\n",
+                    encoding="utf-8")
+
+    report = engine.ingest([seeds_copy])
+    assert (report.updated, report.unchanged, report.added) == (1, 4, 0)
+    new = {r.chunk_id for r in engine.store.records() if r.doc_id == path.stem}
+    assert new != old
+    assert 0 < report.embedded <= len(new)  # only the chunks whose text changed
+    ids = _ids(engine)
+    assert len(ids) == len(set(ids)) == engine.store.count()
+    assert any("new closing paragraph" in r.text for r in engine.lexical.records)
+    assert not any(r.chunk_id in old - new for r in engine.lexical.records)
+
+
+def test_removed_file_stays_without_prune_and_goes_with_it(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    gone = next(seeds_copy.glob("003_*.txt"))
+    gone.unlink()
+
+    kept = engine.ingest([seeds_copy])
+    assert kept.removed == 0 and kept.documents == 5
+
+    pruned = engine.ingest([seeds_copy], prune=True)
+    assert pruned.removed == 1 and pruned.documents == 4
+    assert gone.stem not in {r.doc_id for r in engine.store.records()}
+    assert gone.stem not in {r.doc_id for r in engine.lexical.records}
+    assert engine.search("Dorrian vet militias Mosul", k=5)[0].doc_id != gone.stem
+
+
+def test_interrupted_ingest_loses_nothing_and_leaves_no_duplicates(engine: Engine, seeds_copy: Path) -> None:
+    engine.embedder.fail_after(3)  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="simulated"):
+        engine.ingest([seeds_copy])
+    engine.embedder.fail_after(None)  # type: ignore[attr-defined]
+
+    report = engine.ingest([seeds_copy])
+    ids = _ids(engine)
+    assert len(ids) == len(set(ids)) == report.chunks
+    assert report.documents == 5
+    # The chunks stored before the crash were not embedded again.
+    assert report.embedded < report.chunks
+
+
+def test_lexical_index_is_rebuilt_when_out_of_sync(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+    engine = make_engine()
+    engine.ingest([seeds_copy])
+    folder = engine.settings.lexical_dir
+    (folder / "records.jsonl").write_text("", encoding="utf-8")  # an index that lost its records
+    reopened = make_engine()
+    assert len(reopened.lexical.records) == reopened.store.count()
+    assert LexicalIndex.load(folder) is not None
+
+
+def test_bad_input_is_rejected_before_the_store_is_touched(engine: Engine, seeds_copy: Path, tmp_path: Path) -> None:
+    bad = seeds_copy / "999_bad.txt"
+    bad.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(IndexingError, match="not UTF-8"):
+        engine.ingest([seeds_copy])
+    assert engine.store.count() == 0
+    with pytest.raises(IndexingError, match="no such file"):
+        engine.ingest([tmp_path / "missing"])
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    with pytest.raises(IndexingError, match="unsupported file type"):
+        engine.ingest([tmp_path / "notes.pdf"])
+
+
+def test_two_files_with_one_id_are_rejected(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "same.txt").write_text("Title\n\nOne.", encoding="utf-8")
+    (tmp_path / "b" / "same.md").write_text("Title\n\nTwo.", encoding="utf-8")
+    with pytest.raises(IndexingError, match="share the document id"):
+        engine.ingest([tmp_path])
+
+
+def test_emptied_file_loses_its_chunks(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("000_*.txt"))
+    path.write_text("Skip to Content\n", encoding="utf-8")
+    report = engine.ingest([seeds_copy])
+    assert report.skipped and report.documents == 4
+    assert path.stem not in {r.doc_id for r in engine.store.records()}
+
+
+def test_collection_refuses_another_embedding_model(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+    from index.store import VectorStore
+
+    engine = make_engine()
+    engine.ingest([seeds_copy])
+    client = engine.store._client
+    with pytest.raises(IndexingError, match="built with embedding model"):
+        VectorStore(client, engine.settings.collection, embed_model="other-model", dimensions=8)
