@@ -11,8 +11,10 @@ from index.text import MappedText
 
 # Tokens that end with a period without ending a sentence.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sen rep gov gen col lt capt sgt maj adm cmdr st jr sr vs etc inc ltd co corp "
-    "no fig jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m".split()
+    (
+        "mr mrs ms dr prof sen rep gov gen col lt capt sgt maj adm cmdr st jr sr vs etc inc ltd co corp no  "
+        "fig jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m"
+    ).split()
 )
 _END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n\s*")
 
@@ -119,5 +121,7 @@ def chunk(article: Article, *, max_words: int = 200, min_words: int = 100, overl
         part = sents[a:b]
         start, end = part[0].raw_start, part[-1].raw_end
         body = text.text[part[0].start : part[-1].end]
-        chunks.append(Chunk(chunk_id(article.doc_id, start, end, body), article.doc_id, start, end, body, tuple(part)))
+        chunks.append(
+            Chunk(chunk_id(article.doc_id, start, end, body), article.doc_id, start, end, body, tuple(part))
+        )
     return chunks

@@ -119,13 +119,14 @@ class MiniLMEmbedding(BaseEmbedding):
         return self._encoder.texts_embedded
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encoder.encode([query])[0].tolist()
+        return self._get_text_embeddings([query])[0]
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encoder.encode([text])[0].tolist()
+        return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode(texts).tolist()  # type: ignore[no-any-return]
+        vectors: list[list[float]] = self._encoder.encode(texts).tolist()
+        return vectors
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)

@@ -45,7 +45,9 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
         elif p.suffix.lower() in SUFFIXES:
             found.append(p)
         else:
-            raise IndexingError(f"unsupported file type {p.suffix or '(none)'}: {p} (use {', '.join(SUFFIXES)})")
+            raise IndexingError(
+                f"unsupported file type {p.suffix or '(none)'}: {p} (use {', '.join(SUFFIXES)})"
+            )
     by_id: dict[str, Path] = {}
     for f in found:
         other = by_id.setdefault(f.stem, f)

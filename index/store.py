@@ -79,7 +79,7 @@ class ChunkRecord:
             start=int(meta["start"]),
             end=int(meta["end"]),
             text=text,
-            sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),  # type: ignore[misc]
+            sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
         )
 
 
@@ -147,9 +147,9 @@ class VectorStore:
 
     def add(self, records: Sequence[ChunkRecord], embeddings: Sequence[Sequence[float]]) -> None:
         """Add chunks with their embeddings, in batches no larger than the client allows."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
-        nodes = [
+        nodes: list[BaseNode] = [
             TextNode(
                 id_=r.chunk_id,
                 text=r.text,
@@ -191,20 +191,26 @@ class VectorStore:
         k = min(k, self.count())
         if k <= 0:
             return []
-        result = self._llama.query(VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=k, filters=filters))
+        result = self._llama.query(
+            VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=k, filters=filters)
+        )
         out = []
         for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
             meta = dict(node.metadata)
             # ChromaVectorStore reports exp(-distance); with cosine space, similarity = 1 - distance.
-            out.append((ChunkRecord.from_metadata(node.node_id, node.get_content(), meta), 1.0 + float(np.log(sim))))
+            out.append(
+                (ChunkRecord.from_metadata(node.node_id, node.get_content(), meta), 1.0 + float(np.log(sim)))
+            )
         return out
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(
-    "a an and are as at be but by did do does for from had has have he her his how i if in into is it its "
-    "of on or she that the their them they this to was were what when where which who whom why will with "
-    "would you".split()
+    (
+        "a an and are as at be but by did do does for from had has have he her his how i if in into is it  "
+        "its of on or she that the their them they this to was were what when where which who whom why will  "
+        "with would you"
+    ).split()
 )
 
 
@@ -232,7 +238,9 @@ class LexicalIndex:
             self._bm25 = bm25s.BM25()
             self._bm25.index(corpus, show_progress=False)
 
-    def search(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[ChunkRecord, float]]:
+    def search(
+        self, query: str, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[ChunkRecord, float]]:
         """The `k` best chunks by BM25 score (score > 0 only), optionally within `doc_ids`."""
         tokens = tokenize(query)
         if self._bm25 is None or not tokens or k <= 0:

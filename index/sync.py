@@ -99,7 +99,9 @@ def ingest(
     for article in articles:
         records = [
             ChunkRecord.from_chunk(article, c)
-            for c in chunk(article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap)
+            for c in chunk(
+                article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
+            )
         ]
         state = states.get(article.doc_id)
         if not records:
@@ -113,7 +115,9 @@ def ingest(
             unchanged += 1
             continue
         old = state.chunk_ids if state else frozenset()
-        plans.append(_Plan(article, tuple(r for r in records if r.chunk_id not in old), old - ids, state is not None))
+        plans.append(
+            _Plan(article, tuple(r for r in records if r.chunk_id not in old), old - ids, state is not None)
+        )
 
     seen_docs = {a.doc_id for a in articles}
     gone = [d for d in states if d not in seen_docs] if prune else []
@@ -135,7 +139,9 @@ def ingest(
         progress.advance(documents=1)
 
     # Ids of documents left out of this run (and not pruned) stay in the store.
-    remaining = keep_ids | {i for d, s in states.items() if d not in seen_docs and d not in gone for i in s.chunk_ids}
+    remaining = keep_ids | {
+        i for d, s in states.items() if d not in seen_docs and d not in gone for i in s.chunk_ids
+    }
     lexical = sync_lexical(store, lexical_dir, expected_ids=remaining)
     report = IngestReport(
         documents=len({r.doc_id for r in lexical.records}),

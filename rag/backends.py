@@ -39,4 +39,6 @@ def embedder(settings: Settings) -> BaseEmbedding:
         case "minilm":
             from index.embed import MiniLMEmbedding
 
-            return MiniLMEmbedding.from_packages(batch_size=settings.embed_batch_size, threads=settings.embed_threads)
+            return MiniLMEmbedding.from_packages(
+                batch_size=settings.embed_batch_size, threads=settings.embed_threads
+            )

@@ -41,7 +41,9 @@ class HybridRetriever:
             return None
         return {r.doc_id for r in self.lexical.records if filters.admits(r.outlet, r.date)}
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> list[Passage]:
         question = question.strip()
         if not question:
             raise BadRequest("the question is empty")
@@ -69,7 +71,9 @@ class HybridRetriever:
             for n, (cid, score) in enumerate(ranked[:k], start=1)
         ]
 
-    def _dense(self, question: str, depth: int, docs: Collection[str] | None) -> list[tuple[ChunkRecord, float]]:
+    def _dense(
+        self, question: str, depth: int, docs: Collection[str] | None
+    ) -> list[tuple[ChunkRecord, float]]:
         return self.store.query(self.embedder.get_query_embedding(question), depth, docs)
 
 

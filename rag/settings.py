@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Chroma data (unless chroma_url), lexical index, models.")
+    data_dir: Path = Field(
+        Path("data"), description="Chroma data (unless chroma_url), lexical index, models."
+    )
     chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://127.0.0.1:8000.")
     collection: str = Field("articles", description="Chroma collection name.")
     embed_backend: Literal["minilm"] = Field("minilm", description="Embedding model (embedded, offline).")

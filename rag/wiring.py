@@ -30,10 +30,16 @@ class Engine:
     @property
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(
-            self.store, self.lexical, self.embedder, candidates=self.settings.candidates, rrf_k=self.settings.rrf_k
+            self.store,
+            self.lexical,
+            self.embedder,
+            candidates=self.settings.candidates,
+            rrf_k=self.settings.rrf_k,
         )
 
-    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
         """Bring the index in line with the article files under `paths`."""
         s = self.settings
         report, self.lexical = ingest(
@@ -47,7 +53,9 @@ class Engine:
         )
         return report
 
-    def search(self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Passage]:
+    def search(
+        self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> list[Passage]:
         return self.retriever.retrieve(question, k or self.settings.top_k, filters, mode)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
 
 import pytest
@@ -32,7 +33,9 @@ def test_every_sentence_maps_back_to_its_raw_span(path) -> None:  # type: ignore
     for c in chunk(article):
         for s in c.sentences:
             assert _same_text(article.raw[s.raw_start : s.raw_end], article.text.text[s.start : s.end])
-        assert article.raw[c.start : c.end].startswith(article.raw[c.sentences[0].raw_start : c.sentences[0].raw_end])
+        assert article.raw[c.start : c.end].startswith(
+            article.raw[c.sentences[0].raw_start : c.sentences[0].raw_end]
+        )
         first, last = c.sentences[0], c.sentences[-1]
         assert (c.start, c.end) == (first.raw_start, last.raw_end)
 
@@ -45,7 +48,9 @@ def test_most_chunks_are_verbatim_slices_of_the_file() -> None:
 
 def test_split_number_maps_to_both_halves() -> None:
     article = load(next(SEEDS.glob("001_*.txt")))
-    sent = next(s for s in split_sentences(article.text) if "collapsed in 2014" in article.text.text[s.start : s.end])
+    sent = next(
+        s for s in split_sentences(article.text) if "collapsed in 2014" in article.text.text[s.start : s.end]
+    )
     raw = article.raw[sent.raw_start : sent.raw_end]
     assert "collapsed in 201\n\n4, a coalition" in raw
 
@@ -57,7 +62,7 @@ def test_chunks_cover_every_sentence_with_one_sentence_overlap(path) -> None:  #
     sents = split_sentences(article.text)
     covered = {(s.start, s.end) for c in chunks for s in c.sentences}
     assert covered == {(s.start, s.end) for s in sents}
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert a.sentences[-1] == b.sentences[0]
     for c in chunks:
         words = len(c.text.split())
@@ -76,7 +81,11 @@ def test_chunk_ids_are_stable_and_depend_on_text() -> None:
 def test_sentence_splitter_respects_abbreviations_and_initials() -> None:
     article = parse("x", "Col. Srud Barzanji met U.S. Ambassador Douglas J. Silliman. They talked. It ended.")
     texts = [article.text.text[s.start : s.end] for s in split_sentences(article.text)]
-    assert texts == ["Col. Srud Barzanji met U.S. Ambassador Douglas J. Silliman.", "They talked.", "It ended."]
+    assert texts == [
+        "Col. Srud Barzanji met U.S. Ambassador Douglas J. Silliman.",
+        "They talked.",
+        "It ended.",
+    ]
 
 
 def test_a_sentence_longer_than_max_words_is_its_own_chunk() -> None:

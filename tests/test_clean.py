@@ -47,14 +47,29 @@ REMOVED = {
 }
 
 KEPT = {
-    "000": ["Are US and Iran-Backed Militias Getting Friendlier?", "“It's a miracle,” al-Saadi said.",
-            "have not been repeated again."],
-    "001": ["he and other former Shiites wanted the Americans to stay", "After regular IS forces collapsed in 2014,",
-            "' Iraq needs the USA '", "taking a chance\n", "the military partnership is likely to continue."],
-    "002": ["Iran-backed militias working together to drive U.S. forces from Iraq",
-            "it is time for the Americans to go home", "Six died, and 31 people"],
-    "003": ["U.S. is helping train Iraqi militias historically tied to Iran", "at least 40 of the militias",
-            "80,000 to 100,000 active members", "agreed to have up to 900 new fighters trained"],
+    "000": [
+        "Are US and Iran-Backed Militias Getting Friendlier?",
+        "“It's a miracle,” al-Saadi said.",
+        "have not been repeated again.",
+    ],
+    "001": [
+        "he and other former Shiites wanted the Americans to stay",
+        "After regular IS forces collapsed in 2014,",
+        "' Iraq needs the USA '",
+        "taking a chance\n",
+        "the military partnership is likely to continue.",
+    ],
+    "002": [
+        "Iran-backed militias working together to drive U.S. forces from Iraq",
+        "it is time for the Americans to go home",
+        "Six died, and 31 people",
+    ],
+    "003": [
+        "U.S. is helping train Iraqi militias historically tied to Iran",
+        "at least 40 of the militias",
+        "80,000 to 100,000 active members",
+        "agreed to have up to 900 new fighters trained",
+    ],
     "004": ["(ANTIMEDIA) Iraq is set to launch", "receiving $1 billion", "it was the Iranian government."],
 }
 
@@ -90,11 +105,17 @@ def test_article_text_is_kept(key: str) -> None:
 
 def test_title_appears_once_after_deduplication() -> None:
     _, cleaned = _clean("002")
-    assert cleaned.text.text.count("Iran-backed militias working together to drive U.S. forces from Iraq") == 1
+    assert (
+        cleaned.text.text.count("Iran-backed militias working together to drive U.S. forces from Iraq") == 1
+    )
 
 
 def test_long_paragraph_mentioning_click_here_is_article_text() -> None:
-    para = "The minister said " + "the offer stood for weeks, " * 20 + "and critics told readers to click here for nothing."
+    para = (
+        "The minister said "
+        + "the offer stood for weeks, " * 20
+        + "and critics told readers to click here for nothing."
+    )
     assert para in clean(f"Title\n\n{para}\n").text.text
 
 
@@ -107,7 +128,10 @@ def test_breadcrumbs() -> None:
 
 
 def test_html_is_stripped_with_offsets_into_the_markup() -> None:
-    raw = "<html><head><style>p{}</style></head><body><h1>Big &amp; Bold</h1><p>First para.</p><p>Second</p></body></html>"
+    raw = (
+        "<html><head><style>p{}</style></head>"
+        "<body><h1>Big &amp; Bold</h1><p>First para.</p><p>Second</p></body></html>"
+    )
     cleaned = clean(raw, is_html=True)
     assert cleaned.text.text == "Big & Bold\n\nFirst para.\n\nSecond"
     i = cleaned.text.text.index("First para.")

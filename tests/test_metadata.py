@@ -9,9 +9,16 @@ from tests.conftest import SEEDS
 EXPECTED = {
     "000": ("Are US and Iran-Backed Militias Getting Friendlier?", "Niqash via Iraq Business News", None),
     "001": ("In Iraq, US ally with former Iran-backed enemies", "NJ Times", None),
-    "002": ("Iran-backed militias working together to drive U.S. forces from Iraq", "Washington Times", "2020-01-03"),
-    "003": ("U.S. is helping train Iraqi militias historically tied to Iran",
-            "Baghdadpost citing the Los Angeles Times", "2016-12-19"),
+    "002": (
+        "Iran-backed militias working together to drive U.S. forces from Iraq",
+        "Washington Times",
+        "2020-01-03",
+    ),
+    "003": (
+        "U.S. is helping train Iraqi militias historically tied to Iran",
+        "Baghdadpost citing the Los Angeles Times",
+        "2016-12-19",
+    ),
     "004": ("Iraq Turns to Iran, Not US, to Help Fight Against ISIS", "Anti-Media", None),
 }
 

@@ -66,7 +66,9 @@ def test_outlet_filter(indexed: Engine) -> None:
 
 
 def test_date_filter_excludes_undated_articles(indexed: Engine) -> None:
-    got = indexed.search("militias", k=20, filters=Filters(since=dt.date(2016, 1, 1), until=dt.date(2017, 12, 31)))
+    got = indexed.search(
+        "militias", k=20, filters=Filters(since=dt.date(2016, 1, 1), until=dt.date(2017, 12, 31))
+    )
     assert got and {p.doc_id[:3] for p in got} == {"003"}
     assert indexed.search("militias", filters=Filters(since=dt.date(2030, 1, 1))) == []
 

@@ -19,13 +19,20 @@ def _ids(engine: Engine) -> list[str]:
 def test_first_ingest_counts(engine: Engine, seeds_copy: Path) -> None:
     report = engine.ingest([seeds_copy])
     assert report.counts() == {
-        "documents": 5, "chunks": report.chunks, "added": 5, "updated": 0, "removed": 0, "unchanged": 0
+        "documents": 5,
+        "chunks": report.chunks,
+        "added": 5,
+        "updated": 0,
+        "removed": 0,
+        "unchanged": 0,
     }
     assert report.chunks == engine.store.count() == report.embedded
     assert 10 <= report.chunks <= 30
 
 
-def test_reingest_is_idempotent_and_embeds_nothing(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+def test_reingest_is_idempotent_and_embeds_nothing(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
     first = make_engine()
     first.ingest([seeds_copy])
     ids = _ids(first)
@@ -44,8 +51,10 @@ def test_changed_file_replaces_its_chunks(engine: Engine, seeds_copy: Path) -> N
     engine.ingest([seeds_copy])
     path = next(seeds_copy.glob("004_*.txt"))
     old = {r.chunk_id for r in engine.store.records() if r.doc_id == path.stem}
-    path.write_text(path.read_text(encoding="utf-8") + "\n\nA new closing paragraph about Mosul and Iran.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n\nA new closing paragraph about Mosul and Iran.\n",
+        encoding="utf-8",
+    )
 
     report = engine.ingest([seeds_copy])
     assert (report.updated, report.unchanged, report.added) == (1, 4, 0)
@@ -87,7 +96,9 @@ def test_interrupted_ingest_loses_nothing_and_leaves_no_duplicates(engine: Engin
     assert report.embedded < report.chunks
 
 
-def test_lexical_index_is_rebuilt_when_out_of_sync(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+def test_lexical_index_is_rebuilt_when_out_of_sync(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
     engine = make_engine()
     engine.ingest([seeds_copy])
     folder = engine.settings.lexical_dir
@@ -97,7 +108,9 @@ def test_lexical_index_is_rebuilt_when_out_of_sync(make_engine: Callable[..., En
     assert LexicalIndex.load(folder) is not None
 
 
-def test_bad_input_is_rejected_before_the_store_is_touched(engine: Engine, seeds_copy: Path, tmp_path: Path) -> None:
+def test_bad_input_is_rejected_before_the_store_is_touched(
+    engine: Engine, seeds_copy: Path, tmp_path: Path
+) -> None:
     bad = seeds_copy / "999_bad.txt"
     bad.write_bytes(b"\xff\xfe not utf-8")
     with pytest.raises(IndexingError, match="not UTF-8"):
@@ -128,7 +141,9 @@ def test_emptied_file_loses_its_chunks(engine: Engine, seeds_copy: Path) -> None
     assert path.stem not in {r.doc_id for r in engine.store.records()}
 
 
-def test_collection_refuses_another_embedding_model(make_engine: Callable[..., Engine], seeds_copy: Path) -> None:
+def test_collection_refuses_another_embedding_model(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
     from index.store import VectorStore
 
     engine = make_engine()

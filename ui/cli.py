@@ -32,7 +32,8 @@ out = Console(soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Plain print: rich would wrap a long path across lines.
+    print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -67,41 +68,56 @@ def _date(value: str | None, name: str, end_of_period: bool = False) -> dt.date 
 
 
 class _Bars:
-    """Rich progress bars over documents and chunks (ingest's `Progress`)."""
+    """Rich progress bars over documents and chunks (ingest's `Progress`), shown once there is
+    work to show, so a run that fails while reading files prints only its error."""
 
-    def __init__(self, progress: Progress) -> None:
-        self._p = progress
-        self._docs = progress.add_task("documents", total=None)
-        self._chunks = progress.add_task("chunks embedded", total=None)
+    def __init__(self, transient: bool) -> None:
+        self._transient = transient
+        self._p: Progress | None = None
+        self._docs = self._chunks = 0
 
     def start(self, documents: int, chunks: int) -> None:
-        self._p.update(self._docs, total=documents)
-        self._p.update(self._chunks, total=chunks)
+        self._p = Progress(
+            TextColumn("{task.description:>16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=self._transient,
+        )
+        self._docs = self._p.add_task("documents", total=documents)
+        self._chunks = self._p.add_task("chunks embedded", total=chunks)
+        self._p.start()
 
     def advance(self, documents: int = 0, chunks: int = 0) -> None:
-        self._p.advance(self._docs, documents)
-        self._p.advance(self._chunks, chunks)
+        if self._p is not None:
+            self._p.advance(self._docs, documents)
+            self._p.advance(self._chunks, chunks)
+
+    def stop(self) -> None:
+        if self._p is not None:
+            self._p.stop()
 
 
 @app.command("ingest")
 def ingest_cmd(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (.txt, .md, .html). Default: seeds/")] = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Delete indexed documents whose files are not in PATHS.")] = False,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (.txt, .md, .html). Default: seeds/")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete indexed documents whose files are not in PATHS.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Clean, chunk, embed and index articles; unchanged files cost nothing."""
     targets = paths or [Path("seeds")]
     try:
         engine = _engine()
-        with Progress(
-            TextColumn("{task.description:>16}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=as_json,
-        ) as bars:
-            report = engine.ingest(targets, prune=prune, progress=_Bars(bars))
+        bars = _Bars(transient=as_json)
+        try:
+            report = engine.ingest(targets, prune=prune, progress=bars)
+        finally:
+            bars.stop()
     except (RagError, IndexingError) as e:
         fail(str(e))
     for skipped in report.skipped:
@@ -111,7 +127,8 @@ def ingest_cmd(
         return
     c = report.counts()
     out.print(
-        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, {c['updated']} updated, "
+        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
+        f"{c['updated']} updated, "
         f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
         f"in {report.seconds:.1f}s",
         highlight=False,
@@ -121,7 +138,9 @@ def ingest_cmd(
 @app.command("search")
 def search_cmd(
     question: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=100, help="Passages to return (default RAG_TOP_K).")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", "--k", min=1, max=100, help="Passages to return (default RAG_TOP_K).")
+    ] = None,
     outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles dated on/before (YYYY[-MM[-DD]]).")] = None,
