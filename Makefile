@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ format: install
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(BIN)/python benchmarks/foundation.py

@@ -123,16 +123,26 @@ def _strip_html(text: MappedText) -> MappedText:
     return text.sub(r"<[^>]+>", "")
 
 
-def clean(raw: str, *, is_html: bool = False) -> Cleaned:
+def _strip_markdown(text: MappedText) -> MappedText:
+    text = text.sub(r"(?m)^[ ]{0,3}#{1,6}[ ]+(.*?)[ ]*#*[ ]*$", r"\1")  # ATX headings
+    text = text.sub(r"!?\[([^\]\n]*)\]\([^)\n]*\)", r"\1")  # links and images keep their text
+    text = text.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2")  # strong emphasis
+    return text.sub(r"(?m)^[ ]{0,3}(?:[-*_][ ]*){3,}$", "")  # horizontal rules
+
+
+def clean(raw: str, *, kind: str = "text") -> Cleaned:
     """Clean one article's raw text.
 
-    Steps, in order: HTML tags (for HTML files), entities (including the scraper-mangled
+    `kind` is "text", "markdown" or "html". Steps, in order: markup (HTML tags, or Markdown
+    headings, links, emphasis and rules), entities (including the scraper-mangled
     `& # 39;`), odd white space, furniture lines, stray closing brackets, numbers split across a
     paragraph break (`201\\n\\n4` → `2014`), blank-line runs.
     """
     text = MappedText.identity(raw)
-    if is_html:
+    if kind == "html":
         text = _strip_html(text)
+    elif kind == "markdown":
+        text = _strip_markdown(text)
     text = _decode_entities(text)
     text = text.sub(r"\r\n?", "\n")
     text = text.sub(r"[\u00a0\u2007\u202f\t]", " ")

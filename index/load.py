@@ -12,7 +12,8 @@ from index.errors import IndexingError
 from index.metadata import extract
 from index.text import MappedText
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
+SUFFIXES = tuple(KINDS)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,9 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     return sorted(by_id.values(), key=lambda f: f.stem)
 
 
-def parse(doc_id: str, raw: str, *, path: str = "", is_html: bool = False) -> Article:
-    """Clean raw article text and extract its metadata (pure: no I/O)."""
-    cleaned = clean(raw, is_html=is_html)
+def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Article:
+    """Clean raw article text ("text", "markdown" or "html") and extract its metadata (no I/O)."""
+    cleaned = clean(raw, kind=kind)
     meta = extract(cleaned.text.text, cleaned.removed)
     return Article(
         doc_id=doc_id,
@@ -81,7 +82,7 @@ def load(path: Path) -> Article:
         raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise IndexingError(f"cannot read {path}: {e.strerror or e}") from None
-    return parse(path.stem, raw, path=str(path), is_html=path.suffix.lower() in (".html", ".htm"))
+    return parse(path.stem, raw, path=str(path), kind=KINDS[path.suffix.lower()])
 
 
 def load_all(paths: Iterable[Path]) -> list[Article]:

@@ -132,8 +132,17 @@ def test_html_is_stripped_with_offsets_into_the_markup() -> None:
         "<html><head><style>p{}</style></head>"
         "<body><h1>Big &amp; Bold</h1><p>First para.</p><p>Second</p></body></html>"
     )
-    cleaned = clean(raw, is_html=True)
+    cleaned = clean(raw, kind="html")
     assert cleaned.text.text == "Big & Bold\n\nFirst para.\n\nSecond"
     i = cleaned.text.text.index("First para.")
     a, b = cleaned.text.raw_span(i, i + len("First para."))
     assert raw[a:b] == "First para."
+
+
+def test_markdown_markup_is_stripped_with_exact_offsets() -> None:
+    raw = "# The Headline\n\nSee **the report** by [Human Rights Watch](https://hrw.org/x).\n\n---\n\nEnd."
+    cleaned = clean(raw, kind="markdown")
+    assert cleaned.text.text == "The Headline\n\nSee the report by Human Rights Watch.\n\nEnd."
+    i = cleaned.text.text.index("Human Rights Watch")
+    a, b = cleaned.text.raw_span(i, i + len("Human Rights Watch"))
+    assert raw[a:b] == "Human Rights Watch"

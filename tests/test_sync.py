@@ -151,3 +151,28 @@ def test_collection_refuses_another_embedding_model(
     client = engine.store._client
     with pytest.raises(IndexingError, match="built with embedding model"):
         VectorStore(client, engine.settings.collection, embed_model="other-model", dimensions=8)
+
+
+def test_html_and_markdown_files_are_indexed_with_raw_offsets(engine: Engine, tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    html_path = folder / "bridge.html"
+    html_path.write_text((FIXTURES / "html_article.html").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "notes.md").write_text(
+        "# Dam report\n\nThe **dam** holds 2 million cubic metres.\n", encoding="utf-8"
+    )
+    report = engine.ingest([folder])
+    assert report.documents == 2
+    records = {r.doc_id: r for r in engine.store.records()}
+    bridge = records["bridge"]
+    assert (bridge.title, bridge.date) == ("Ministry opens new bridge | Example Daily", "2021-03-12")
+    assert "do not index me" not in bridge.text and "Click here" not in bridge.text
+    assert "build & cost" in bridge.text
+    raw = html_path.read_text(encoding="utf-8")
+    for s_start, s_end, r_start, r_end in bridge.sentences:
+        sentence = bridge.text[s_start:s_end]
+        if "&" not in sentence:
+            assert raw[r_start:r_end] == sentence
+    assert records["notes"].title == "Dam report"

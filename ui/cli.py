@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -172,7 +173,9 @@ def search_cmd(
             f"[dim]({p.doc_id} {p.start}:{p.end}, score {p.score:.4f})[/]",
             highlight=False,
         )
-        out.print(f"    {p.text[:400]}{'…' if len(p.text) > 400 else ''}\n", highlight=False, markup=False)
+        excerpt = " ".join(p.text.split())
+        excerpt = excerpt if len(excerpt) <= 400 else excerpt[:400].rsplit(" ", 1)[0] + " …"
+        out.print(textwrap.indent(textwrap.fill(excerpt, 100), "    ") + "\n", highlight=False, markup=False)
 
 
 def main() -> None:
