@@ -102,6 +102,8 @@ class VectorStore:
         self._client = client
         self._collection = client.get_or_create_collection(
             collection,
+            # We always pass vectors; Chroma's default embedding function would download a model.
+            embedding_function=None,
             metadata={"hnsw:space": "cosine", "embed_model": embed_model, "dimensions": dimensions},
         )
         found = (self._collection.metadata or {}).get("embed_model")

@@ -18,7 +18,11 @@ class Settings(BaseSettings):
         Path("data"), description="Chroma data (unless chroma_url), lexical index, models."
     )
     chroma_url: str | None = Field(None, description="Use a Chroma server, e.g. http://127.0.0.1:8000.")
-    collection: str = Field("articles", description="Chroma collection name.")
+    collection: str = Field(
+        "articles",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$",
+        description="Chroma collection name (3-512 of a-z A-Z 0-9 . _ -).",
+    )
     embed_backend: Literal["minilm"] = Field("minilm", description="Embedding model (embedded, offline).")
     embed_batch_size: int = Field(32, ge=1, le=1024)
     embed_threads: int | None = Field(None, ge=1, description="onnxruntime threads (default: all cores).")
