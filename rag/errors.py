@@ -15,4 +15,8 @@ class BackendUnavailable(RagError):
     """A configured backend (Chroma server, LLM server) cannot be reached or failed."""
 
 
-__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "RagError"]
+class ModelError(RagError):
+    """A packaged model is missing, incomplete or fails its checksum."""
+
+
+__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "ModelError", "RagError"]

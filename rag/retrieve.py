@@ -59,6 +59,7 @@ class HybridRetriever:
             lexical = self.lexical.search(question, depth, docs)
         by_id = {r.chunk_id: r for r, _ in dense + lexical}
         dense_rank = {r.chunk_id: i for i, (r, _) in enumerate(dense, start=1)}
+        dense_score = {r.chunk_id: s for r, s in dense}
         bm25_rank = {r.chunk_id: i for i, (r, _) in enumerate(lexical, start=1)}
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(
@@ -67,7 +68,7 @@ class HybridRetriever:
         else:
             ranked = [(r.chunk_id, s) for r, s in (dense or lexical)]
         return [
-            _passage(n, by_id[cid], score, dense_rank.get(cid), bm25_rank.get(cid))
+            _passage(n, by_id[cid], score, dense_rank.get(cid), bm25_rank.get(cid), dense_score.get(cid))
             for n, (cid, score) in enumerate(ranked[:k], start=1)
         ]
 
@@ -77,7 +78,14 @@ class HybridRetriever:
         return self.store.query(self.embedder.get_query_embedding(question), depth, docs)
 
 
-def _passage(n: int, r: ChunkRecord, score: float, dense_rank: int | None, bm25_rank: int | None) -> Passage:
+def _passage(
+    n: int,
+    r: ChunkRecord,
+    score: float,
+    dense_rank: int | None,
+    bm25_rank: int | None,
+    dense_score: float | None,
+) -> Passage:
     return Passage(
         n=n,
         doc_id=r.doc_id,
@@ -91,4 +99,6 @@ def _passage(n: int, r: ChunkRecord, score: float, dense_rank: int | None, bm25_
         score=round(score, 6),
         dense_rank=dense_rank,
         bm25_rank=bm25_rank,
+        dense_score=None if dense_score is None else round(dense_score, 6),
+        sentences=r.sentences,
     )

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything configurable. Build one with `Settings()` in an entry point and pass it down."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(
         Path("data"), description="Chroma data (unless chroma_url), lexical index, models."
@@ -32,6 +32,36 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100, description="Passages returned by a search.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     candidates: int = Field(30, ge=1, description="Candidates taken from each retriever before fusion.")
+
+    # Answering (grounded-answers issue).
+    llm_backend: Literal["local", "openai", "extractive"] = Field(
+        "local",
+        description="local: llama.cpp on the packaged GGUF; openai: any OpenAI-compatible server; "
+        "extractive: no LLM, quotes the best sentences.",
+    )
+    local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = Field(
+        "qwen2.5-coder-1.5b", description="Packaged GGUF for the local backend (0.5b: faster, weaker)."
+    )
+    llm_threads: int | None = Field(None, ge=1, description="llama.cpp threads (default: all cores).")
+    llm_context: int = Field(4096, ge=512, description="llama.cpp context window in tokens.")
+    max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens an answer may generate.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    context_budget: int = Field(1000, ge=100, description="Tokens of passages put in the prompt.")
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."
+    )
+    openai_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible server.")
+    openai_api_key: str | None = Field(
+        None,
+        validation_alias="OPENAI_API_KEY",
+        description="API key for the openai backend (OPENAI_API_KEY).",
+    )
+    openai_timeout: float = Field(60.0, gt=0, description="Seconds before an OpenAI request times out.")
+    openai_max_retries: int = Field(2, ge=0, le=10)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def lexical_dir(self) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -49,6 +49,159 @@ class Passage:
     score: float  # fused score (hybrid) or the single retriever's score
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity to the question, when dense retrieval found it
+    # Sentences: (start, end) in `text`, (start, end) in the raw file.
+    sentences: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False, compare=False)
+
+    def renumbered(self, n: int) -> Passage:
+        return replace(self, n=n)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        del d["sentences"]
+        return d
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence (or a run of sentences) of a passage, located in the original file."""
+
+    n: int  # the passage it is in
+    doc_id: str
+    start: int  # raw[start:end] is the quote, as the file has it
+    end: int
+    text: str  # the cleaned text of that span (white space and mangled entities repaired)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage cited by the answer, resolved to the sentence(s) that support the claim."""
+
+    n: int
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    supported: bool  # the quote backs at least one answer sentence that cites it
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of the generated answer, with what it cites and whether that backs it."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    problems: tuple[str, ...] = ()  # why not supported, in words
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one article says on the question: its best sentences, chosen without an LLM."""
+
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    citations: tuple[int, ...]
+    quotes: tuple[Quote, ...]
+    score: float
+    stance: int = 0  # +1 / -1 on the question's axis (see `Conflict`), 0 when it takes no side
+
+
+@dataclass(frozen=True)
+class Side:
+    position: str
+    doc_ids: tuple[str, ...]
+    citations: tuple[int, ...]
+    quotes: tuple[Quote, ...] = ()  # the sentences taking this side, best first
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Articles that take opposite sides of the question (e.g. "stay" vs "leave")."""
+
+    axis: str
+    sides: tuple[Side, ...]
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_ms: float
+    first_token_ms: float | None
+    total_ms: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The verified answer and everything needed to show and check it."""
+
+    question: str
+    standalone_question: str
+    answer: str  # supported sentences only, with [n] markers
+    abstained: bool
+    claims: tuple[Claim, ...]
+    citations: tuple[Citation, ...]
+    evidence: tuple[Evidence, ...]
+    conflicts: tuple[Conflict, ...]
+    passages: tuple[Passage, ...]
+    backend: str
+    timings: Timings
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of `rag ask --json` and the HTTP API."""
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "claims": [asdict(c) for c in self.claims],
+            "evidence": [
+                {
+                    "doc_id": e.doc_id,
+                    "title": e.title,
+                    "outlet": e.outlet,
+                    "date": e.date,
+                    "citations": list(e.citations),
+                    "quotes": [asdict(q) for q in e.quotes],
+                    "stance": e.stance,
+                }
+                for e in self.evidence
+            ],
+            "conflicts": [asdict(c) for c in self.conflicts],
+            "passages": [p.to_dict() for p in self.passages],
+            "backend": self.backend,
+            "timings": asdict(self.timings),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class PassagesEvent:
+    """First event of an answer stream: what was retrieved and what each source says."""
+
+    passages: tuple[Passage, ...]
+    evidence: tuple[Evidence, ...]
+    conflicts: tuple[Conflict, ...]
+    kind: Literal["passages"] = "passages"
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+    kind: Literal["token"] = "token"
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    answer: Answer
+    kind: Literal["answer"] = "answer"
+
+
+Event = PassagesEvent | TokenEvent | AnswerEvent

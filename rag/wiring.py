@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import LLM
 
 from index.load import discover
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
+from rag.answer import Answerer, Conversation
+from rag.errors import BadRequest
+from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.types import Filters, Mode, Passage
+from rag.types import Answer, AnswerEvent, Event, Filters, Mode, Passage
 
 
 @dataclass
 class Engine:
-    """The built core: stores, embedder and retriever, with the operations the edges call."""
+    """The built core: stores, embedder and retriever, with the operations the edges call.
+
+    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals).
+    """
 
     settings: Settings
     store: VectorStore
     embedder: BaseEmbedding
     lexical: LexicalIndex
+    llms: dict[str, LLM | None] = field(default_factory=dict)
+    _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -52,6 +62,59 @@ class Engine:
             progress=progress,
         )
         return report
+
+    def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
+        """Cosine similarity of each sentence to the question (vectors are unit length)."""
+        q = np.asarray(self.embedder.get_query_embedding(question))
+        s = np.asarray(self.embedder.get_text_embedding_batch(list(sentences)))
+        return (s @ q).tolist() if len(s) else []
+
+    def term_weights(self) -> TermWeights:
+        if self._weights is None or self._weights[0] != self.lexical.fingerprint:
+            self._weights = (
+                self.lexical.fingerprint,
+                TermWeights.from_texts([r.text for r in self.lexical.records]),
+            )
+        return self._weights[1]
+
+    def answerer(self, backend: str | None = None) -> Answerer:
+        """The answer pipeline on `backend` (default: the configured one)."""
+        name = backend or self.settings.llm_backend
+        if name not in self.llms:
+            self.llms[name] = backends.llm(self.settings, name)
+        return Answerer(
+            retriever=self.retriever,
+            similarity=self.similarity,
+            weights=self.term_weights(),
+            llm=self.llms[name],
+            backend=name,
+            context_budget=self.settings.context_budget,
+        )
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        backend: str | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+        conversation: Conversation | None = None,
+    ) -> Iterator[Event]:
+        """Answer events: passages and evidence, then tokens, then the verified `Answer`."""
+        if not question.strip():
+            raise BadRequest("the question is empty")
+        return self.answerer(backend).stream(
+            question, k=k or self.settings.top_k, filters=filters, conversation=conversation
+        )
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        """`ask_stream` run to the end: the verified `Answer`."""
+        final = None
+        for event in self.ask_stream(question, **kwargs):
+            if isinstance(event, AnswerEvent):
+                final = event.answer
+        assert final is not None
+        return final
 
     def search(
         self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"

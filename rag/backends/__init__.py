@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import LLM
 
 from rag.errors import BackendUnavailable, BadRequest
 from rag.settings import Settings
@@ -42,3 +43,39 @@ def embedder(settings: Settings) -> BaseEmbedding:
             return MiniLMEmbedding.from_packages(
                 batch_size=settings.embed_batch_size, threads=settings.embed_threads
             )
+
+
+def llm(settings: Settings, backend: str) -> LLM | None:
+    """The LLM for an answer backend; None for `extractive`, which needs none."""
+    match backend:
+        case "extractive":
+            return None
+        case "local":
+            from rag.backends.local_llm import MODELS, LlamaCppLLM
+
+            return LlamaCppLLM.from_spec(
+                MODELS[settings.local_model],
+                settings.models_dir,
+                n_ctx=settings.llm_context,
+                n_threads=settings.llm_threads,
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+            )
+        case "openai":
+            from rag.backends.openai_llm import OpenAIChatLLM
+
+            if not settings.openai_base_url and not settings.openai_api_key:
+                raise BadRequest(
+                    "the openai backend needs RAG_OPENAI_BASE_URL (a local server) or OPENAI_API_KEY"
+                )
+            return OpenAIChatLLM(
+                base_url=settings.openai_base_url,
+                api_key=settings.openai_api_key,
+                model=settings.openai_model,
+                timeout=settings.openai_timeout,
+                max_retries=settings.openai_max_retries,
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+            )
+        case _:
+            raise BadRequest(f"unknown backend {backend!r}: use local, openai or extractive")

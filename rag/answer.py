@@ -1,0 +1,354 @@
+"""The answer pipeline: retrieve → what each source says → generate → verify → `Answer`.
+
+It yields events as it goes (passages and per-source evidence first, then tokens, then the final
+verified answer), so the CLI, the chat UI and the HTTP API all consume one stream. The parts that
+decide correctness (evidence, conflicts, abstention, verification) do not rest on the LLM's
+judgement, so a weak model makes the answer shorter, never wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from llama_index.core.llms import LLM
+
+from rag.citations import is_connective, says_dont_know, split_sentences, verify
+from rag.errors import BackendUnavailable
+from rag.evidence import (
+    ScoredQuote,
+    Similarity,
+    detect_conflicts,
+    question_terms,
+    score_quotes,
+    select_evidence,
+)
+from rag.matching import names, numbers, words
+from rag.prompts import answer_messages, estimate_tokens, passage_block
+from rag.retrieve import HybridRetriever
+from rag.types import (
+    Answer,
+    AnswerEvent,
+    Citation,
+    Claim,
+    Conflict,
+    Event,
+    Evidence,
+    Filters,
+    Passage,
+    PassagesEvent,
+    Quote,
+    Timings,
+    TokenEvent,
+)
+
+# Abstain when no sentence of the retrieved passages scores this high (0.5 x cosine + 0.5 x
+# weighted lexical match). Chosen on questions written for calibration, not the evaluation set:
+# see docs/calibration.md.
+MIN_RELEVANCE = 0.30
+# Evidence and conflict sides come from sentences within this share of the best sentence's score.
+RELATIVE_CUTOFF = 0.75
+
+_ANAPHORA = frozenset(
+    "they them their theirs it its he him his she her this that these those there such".split()
+)
+
+
+@dataclass
+class Conversation:
+    """Earlier turns. Citation numbers stay stable: a passage keeps its number for the whole
+    conversation and new passages get the next free numbers."""
+
+    turns: list[Answer] = field(default_factory=list)
+
+    def numbering(self) -> dict[str, int]:
+        return {p.chunk_id: p.n for a in self.turns for p in a.passages}
+
+    def last_question(self) -> str | None:
+        return self.turns[-1].standalone_question if self.turns else None
+
+
+def standalone_question(question: str, conversation: Conversation | None) -> str:
+    """Make a follow-up ("did they want them to stay?") stand alone by carrying the previous
+    question along. Deterministic: a small model's rewrite is not reliable enough to retrieve with."""
+    previous = conversation.last_question() if conversation else None
+    if not previous:
+        return question
+    toks = [w.lower() for w in words(question)]
+    if any(t in _ANAPHORA for t in toks) or len(question_terms(question)) <= 2:
+        return f"{question} (follow-up to: {previous})"
+    return question
+
+
+def number_passages(passages: Sequence[Passage], conversation: Conversation | None) -> list[Passage]:
+    known = conversation.numbering() if conversation else {}
+    nxt = max(known.values(), default=0) + 1
+    out = []
+    for p in passages:
+        if p.chunk_id in known:
+            out.append(p.renumbered(known[p.chunk_id]))
+        else:
+            out.append(p.renumbered(nxt))
+            nxt += 1
+    return out
+
+
+def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]:
+    """Numbers and names the question asks about that no retrieved passage contains."""
+    text = " ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages)
+    have = question_terms(text)
+    wanted = [
+        w for w in words(question) if w.replace(",", "") in numbers(question) or names(w) & names(question)
+    ]
+    missing = []
+    for w in dict.fromkeys(wanted):
+        terms = question_terms(w) | names(w)
+        if terms and not terms & have:
+            missing.append(w)
+    return missing
+
+
+def _source(e: Evidence) -> str:
+    return f"{e.outlet or 'An article'} ({e.date or 'undated'})"
+
+
+def _quoted(source: str, q: Quote) -> str:
+    text = " ".join(q.text.split()).rstrip(".")
+    return f"{source} reports: “{text}” [{q.n}]."
+
+
+def compose_extractive(evidence: Sequence[Evidence], conflicts: Sequence[Conflict], limit: int = 3) -> str:
+    """An answer made only of quotes, each with its outlet, date and citation: on a contested
+    question one quote per side (from different articles where possible), else each source's best."""
+    if not conflicts:
+        return " ".join(_quoted(_source(e), e.quotes[0]) for e in evidence[:limit])
+    meta = {e.doc_id: e for e in evidence}
+    used: set[str] = set()
+    lines = ["The sources disagree."]
+    # The side with fewer articles chooses first, so each side gets an article of its own.
+    for side in sorted(conflicts[0].sides, key=lambda s: len(s.doc_ids)):
+        q = next((q for q in side.quotes if q.doc_id not in used), side.quotes[0])
+        used.add(q.doc_id)
+        e = meta.get(q.doc_id)
+        lines.append(_quoted(_source(e) if e else "An article", q))
+    return " ".join(lines)
+
+
+def conflict_summary(conflicts: Sequence[Conflict], evidence: Sequence[Evidence]) -> str:
+    """One quoted sentence per side, so a contested answer never shows only one side."""
+    return compose_extractive(evidence, conflicts[:1]) if conflicts else ""
+
+
+def _fit_budget(passages: Sequence[Passage], evidence: Sequence[Evidence], budget: int) -> list[Passage]:
+    """Passages for the prompt: first one per evidence article (so every side is there), then by
+    rank, while the estimated tokens stay within `budget` (at least one passage)."""
+    by_n = {p.n: p for p in passages}
+    order = [by_n[e.quotes[0].n] for e in evidence if e.quotes[0].n in by_n] + list(passages)
+    chosen: list[Passage] = []
+    used = 0
+    for p in dict.fromkeys(order):
+        cost = estimate_tokens(passage_block([p]))
+        if chosen and used + cost > budget:
+            continue
+        chosen.append(p)
+        used += cost
+    return sorted(chosen, key=lambda p: p.n)
+
+
+@dataclass
+class Answerer:
+    """Answers questions with one retriever and one backend (`llm` None = extractive)."""
+
+    retriever: HybridRetriever
+    similarity: Similarity
+    weights: Callable[[str], float]
+    llm: LLM | None
+    backend: str
+    context_budget: int = 1000
+    min_relevance: float = MIN_RELEVANCE
+
+    def stream(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        filters: Filters | None = None,
+        conversation: Conversation | None = None,
+    ) -> Iterator[Event]:
+        t0 = time.perf_counter()
+
+        def ms() -> float:
+            return round((time.perf_counter() - t0) * 1000, 1)
+
+        question = question.strip()
+        standalone = standalone_question(question, conversation)
+        passages = number_passages(self.retriever.retrieve(standalone, k, filters), conversation)
+        retrieve_ms = ms()
+
+        scored = score_quotes(standalone, passages, self.similarity, self.weights)
+        best = scored[0].score if scored else 0.0
+        cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
+        reason = None
+        if not passages:
+            reason = "no indexed article matches the question" + (" and the filters" if filters else "")
+        elif best < self.min_relevance:
+            reason = "no passage is relevant enough to the question"
+        else:
+            missing = missing_constraints(question, passages)
+            if missing:
+                reason = "the articles never mention " + ", ".join(missing)
+        evidence: list[Evidence] = (
+            [] if reason else select_evidence(standalone, passages, scored, min_score=cutoff)
+        )
+        conflicts: list[Conflict] = [] if reason else detect_conflicts(standalone, scored, min_score=cutoff)
+        yield PassagesEvent(tuple(passages), tuple(evidence), tuple(conflicts))
+
+        def finish(
+            text: str,
+            claims: list[Claim],
+            supports: dict[int, _Cited],
+            abstained: bool,
+            backend: str,
+            first_ms: float | None,
+            notes: list[str],
+        ) -> AnswerEvent:
+            answer = Answer(
+                question=question,
+                standalone_question=standalone,
+                answer=text,
+                abstained=abstained,
+                claims=tuple(claims),
+                citations=_citations(claims, supports, passages, scored),
+                evidence=tuple(evidence),
+                conflicts=tuple(conflicts),
+                passages=tuple(passages),
+                backend=backend,
+                timings=Timings(retrieve_ms, first_ms, ms()),
+                notes=tuple(notes),
+            )
+            return AnswerEvent(answer)
+
+        if reason:
+            text = f"The articles don't say: {reason}. The closest passages are listed as related reading."
+            yield TokenEvent(text)
+            yield finish(text, [], {}, True, self.backend, ms(), [])
+            return
+
+        if self.llm is None:
+            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
+            yield TokenEvent(text)
+            yield finish(text, claims, supports, False, self.backend, ms(), [])
+            return
+
+        prompt_passages = _fit_budget(passages, evidence, self.context_budget)
+        raw = ""
+        first_ms = None
+        try:
+            for chunk in self.llm.stream_chat(answer_messages(prompt_passages, standalone)):
+                delta = chunk.delta or ""
+                if delta:
+                    if first_ms is None:
+                        first_ms = ms()
+                    raw += delta
+                    yield TokenEvent(delta)
+        except BackendUnavailable as e:
+            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
+            note = f"The {self.backend} backend failed ({e}); this answer quotes the sources instead."
+            yield finish(text, claims, supports, False, "extractive (fallback)", first_ms or ms(), [note])
+            return
+
+        if says_dont_know(raw):
+            text = (
+                "The articles don't say: the model found no answer in the passages. "
+                "What each source says is shown as related reading."
+            )
+            yield finish(text, [], {}, True, self.backend, first_ms, [])
+            return
+
+        notes: list[str] = []
+        text, claims, supports = self._verified(raw, prompt_passages)
+        dropped = [c for c in claims if not c.supported]
+        if dropped:
+            notes.append(
+                f"{len(dropped)} sentence(s) of the model's answer were removed: "
+                "the cited passages do not support them."
+            )
+        if not any(c.supported for c in claims):
+            text, claims2, supports = self._verified(compose_extractive(evidence, conflicts), passages)
+            claims = claims + claims2
+            notes.append(
+                "No sentence of the model's answer could be verified; the answer quotes the sources instead."
+            )
+        elif conflicts:
+            cited_docs = {p.doc_id for c in claims if c.supported for p in passages if p.n in c.citations}
+            if not all(set(side.doc_ids) & cited_docs for side in conflicts[0].sides):
+                summary, claims2, supports2 = self._verified(conflict_summary(conflicts, evidence), passages)
+                text = f"{summary} {text}".strip()
+                claims = claims2 + claims
+                supports = {**supports2, **supports}
+        yield finish(text, claims, supports, False, self.backend, first_ms, notes)
+
+    def _verified(self, raw: str, passages: Sequence[Passage]) -> tuple[str, list[Claim], dict[int, _Cited]]:
+        """Verify each sentence; keep supported sentences and connectives, in order.
+
+        Also returns, per cited passage number, the quote it was resolved to and whether that
+        quote supports a kept sentence.
+        """
+        kept: list[str] = []
+        claims: list[Claim] = []
+        cited: dict[int, _Cited] = {}
+        for sentence in split_sentences(raw):
+            if is_connective(sentence):
+                kept.append(sentence)
+                continue
+            claim, sups = verify(sentence, passages)
+            claims.append(claim)
+            if claim.supported:
+                kept.append(_normalise_markers(sentence))
+            for s in sups:
+                ok = claim.supported and s.supported
+                if s.quote is not None and (s.n not in cited or (ok and not cited[s.n].supported)):
+                    cited[s.n] = _Cited(s.quote, ok)
+        # A connective alone, or trailing, says nothing.
+        while kept and is_connective(kept[-1]):
+            kept.pop()
+        return " ".join(kept), claims, cited
+
+
+@dataclass(frozen=True)
+class _Cited:
+    quote: Quote
+    supported: bool
+
+
+def _normalise_markers(sentence: str) -> str:
+    """ "[1, 3]" → "[1][3]"; citations written after the full stop move before it."""
+    s = re.sub(
+        r"\[\s*(\d+(?:\s*[,;]\s*\d+)+)\s*\]",
+        lambda m: "".join(f"[{x.strip()}]" for x in re.split(r"[,;]", m.group(1))),
+        sentence,
+    )
+    return re.sub(r"([.!?])\s*((?:\[\d+\])+)$", r" \2\1", s).replace("  ", " ")
+
+
+def _citations(
+    claims: Sequence[Claim],
+    cited: dict[int, _Cited],
+    passages: Sequence[Passage],
+    scored: Sequence[ScoredQuote],
+) -> tuple[Citation, ...]:
+    by_n = {p.n: p for p in passages}
+    out = []
+    for n in sorted({n for c in claims for n in c.citations}):
+        p = by_n.get(n)
+        if p is None:
+            continue
+        found = cited.get(n)
+        # Without a resolved quote, show the passage's best sentence for the question.
+        quote = found.quote if found else next((s.quote for s in scored if s.quote.n == n), None)
+        start, end, text = (quote.start, quote.end, quote.text) if quote else (p.start, p.end, p.text)
+        supported = bool(found and found.supported)
+        out.append(Citation(n, p.doc_id, p.title, p.outlet, p.date, p.chunk_id, start, end, text, supported))
+    return tuple(out)

@@ -1,0 +1,159 @@
+"""Parse `[n]` citations out of generated text and check each sentence against what it cites.
+
+A sentence counts as supported only when a passage it cites (or the cited passages together) backs
+it: most of its content words are in the cited sentence(s), every number and name in it appears in
+the cited passage, and it does not take the opposite side from the cited sentence ("stay" is not
+"go home"). A sentence without a citation is unsupported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rag.evidence import passage_quotes
+from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, stances
+from rag.types import Claim, Passage, Quote
+
+_CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_CITES_AFTER_END = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+_ABBREV = re.compile(
+    r"\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Col|Gen|Lt|Capt|Sen|Rep|St|U\.S|U\.N|U\.K|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.$"
+)
+# How much of a sentence's content must appear in the cited sentence(s). Chosen so that a faithful
+# paraphrase passes and an invented sentence sharing a few topic words does not (tests/test_citations.py).
+MIN_COVERAGE = 0.6
+_DONT_KNOW = re.compile(
+    r"\b(i (do not|don't|cannot|can't) (know|tell|say|answer)|(do|does) not (say|mention|contain|state)|"
+    r"no information|not (mentioned|stated|specified) in)\b",
+    re.I,
+)
+
+
+def says_dont_know(text: str) -> bool:
+    """The model declined: "I don't know", "the passages do not say", …"""
+    return bool(_DONT_KNOW.search(text))
+
+
+def parse_numbers(marker: str) -> list[int]:
+    return [int(x) for x in re.split(r"[,;]", marker) if x.strip()]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of generated text; citations written after the full stop stay with their sentence."""
+    text = _CITES_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", text.strip())
+    out: list[str] = []
+    start = 0
+    for m in re.finditer(r"[.!?]+[\"'”’)]*(?=\s+|$)", text):
+        if _ABBREV.search(text[start : m.start() + 1]):
+            continue
+        before = text[start : m.end()]
+        if before.count("“") > before.count("”"):  # inside a quotation
+            continue
+        piece = text[start : m.end()].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    # Line breaks (lists, paragraphs) also end sentences.
+    return [s.strip(" -*•\t") for part in out for s in part.split("\n") if s.strip(" -*•\t")]
+
+
+def strip_citations(sentence: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _CITE.sub("", sentence)).strip()
+
+
+@dataclass(frozen=True)
+class Support:
+    """How one cited passage bears on one sentence."""
+
+    n: int
+    supported: bool
+    quote: Quote | None  # the sentence(s) of the passage that best match the claim
+    problems: tuple[str, ...]
+
+
+def _windows(p: Passage) -> list[Quote]:
+    """Single sentences of a passage and pairs of neighbours (a claim may join two)."""
+    qs = passage_quotes(p)
+    pairs = [Quote(p.n, p.doc_id, a.start, b.end, f"{a.text} {b.text}") for a, b in itertools.pairwise(qs)]
+    return qs + pairs
+
+
+def _best_window(claim_stems: set[str], p: Passage) -> Quote | None:
+    best: tuple[float, int, Quote] | None = None
+    for q in _windows(p):
+        cov = coverage(claim_stems, content_stems(q.text))
+        key = (cov, -(q.end - q.start), q)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def check(claim: str, texts: Iterable[str], window: str) -> list[str]:
+    """What is wrong with `claim` given the cited passage texts and the best-matching window."""
+    problems = []
+    passage_text = " ".join(texts)
+    claim_stems = content_stems(claim)
+    cov = coverage(claim_stems, content_stems(window))
+    if cov < MIN_COVERAGE:
+        problems.append(f"only {cov:.0%} of its words are in the cited text")
+    missing_numbers = sorted(numbers(claim) - numbers_with_words(passage_text))
+    if missing_numbers:
+        problems.append("number " + ", ".join(missing_numbers) + " is not in the cited text")
+    missing_names = sorted(names(claim) - content_stems(passage_text))
+    if missing_names:
+        problems.append("name " + ", ".join(missing_names) + " is not in the cited text")
+    source_sides = {s.axis: s.sign for s in stances(window)}
+    for s in stances(claim):
+        if source_sides.get(s.axis) == -s.sign:
+            problems.append(f"it takes the opposite side ({s.axis}) from the cited text")
+    return problems
+
+
+def _texts(p: Passage) -> list[str]:
+    # A claim may name the outlet and date the prompt put in the passage's heading.
+    return [p.text, p.title, p.outlet or "", p.date or ""]
+
+
+def support(claim: str, p: Passage) -> Support:
+    window = _best_window(content_stems(claim), p)
+    problems = check(claim, _texts(p), window.text if window else "")
+    return Support(p.n, not problems, window, tuple(problems))
+
+
+def verify(sentence: str, passages: Sequence[Passage]) -> tuple[Claim, list[Support]]:
+    """Check one generated sentence against the passages it cites (numbers unknown are dropped)."""
+    by_n = {p.n: p for p in passages}
+    cited = list(dict.fromkeys(n for m in _CITE.finditer(sentence) for n in parse_numbers(m.group(1))))
+    valid = [n for n in cited if n in by_n]
+    text = strip_citations(sentence)
+    dropped = [n for n in cited if n not in by_n]
+    problems = [f"cites [{n}], which is not one of the passages" for n in dropped]
+    if not valid:
+        problems.append("no citation")
+        return Claim(text, (), False, tuple(problems)), []
+    supports = [support(text, by_n[n]) for n in valid]
+    ok = any(s.supported for s in supports)
+    if not ok and len(supports) > 1:
+        # Together: a sentence may join facts from two passages.
+        texts = [t for n in valid for t in _texts(by_n[n])]
+        joint = check(text, texts, " ".join(s.quote.text for s in supports if s.quote))
+        ok = not joint
+        if ok:
+            supports = [Support(s.n, True, s.quote, ()) for s in supports]
+    if not ok:
+        problems.extend(dict.fromkeys(p for s in supports for p in s.problems))
+    return Claim(text, tuple(valid), ok, () if ok else tuple(problems)), supports
+
+
+def is_connective(sentence: str) -> bool:
+    """A sentence with no facts of its own ("The sources disagree.")."""
+    text = strip_citations(sentence)
+    return (
+        not _CITE.search(sentence) and not numbers(text) and not names(text) and len(content_stems(text)) <= 3
+    )

@@ -1,0 +1,208 @@
+"""What each source says: the best sentences per article, and where articles take opposite sides.
+
+Built without the LLM, so it is always a verbatim, correctly cited account of the sources; on a
+contested question it puts every side on the screen before any generated text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.matching import content_stems, names, numbers, numbers_with_words, question_axes, stance_on, words
+from rag.types import Conflict, Evidence, Passage, Quote, Side
+
+# question, sentences -> cosine similarity of each sentence to the question
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+
+
+@dataclass(frozen=True)
+class ScoredQuote:
+    quote: Quote
+    score: float
+    dense: float
+    lexical: float
+
+
+def passage_quotes(p: Passage) -> list[Quote]:
+    """The sentences of a passage, each with its span in the original file."""
+    return [Quote(p.n, p.doc_id, rs, re_, p.text[s:e]) for s, e, rs, re_ in p.sentences]
+
+
+def question_terms(text: str) -> set[str]:
+    """What a sentence must contain to answer a question: content stems and numbers."""
+    return content_stems(text) | numbers(text)
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """Inverse document frequency of terms over the indexed chunks: "Iraq" is cheap, "Badr" is not.
+
+    A term the corpus never uses gets the highest weight, so a question about something the
+    articles do not mention scores low however many common words it shares with them.
+    """
+
+    idf: dict[str, float]
+    unseen: float
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> TermWeights:
+        df: dict[str, int] = {}
+        for t in texts:
+            for term in question_terms(t):
+                df[term] = df.get(term, 0) + 1
+        n = len(texts)
+        idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+        return cls(idf, math.log((n + 1) / 0.5))
+
+    def __call__(self, term: str) -> float:
+        return self.idf.get(term, self.unseen)
+
+
+def lexical_match(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> float:
+    """IDF-weighted share of the question's terms found in the sentence; names count double."""
+    q = question_terms(question)
+    if not q:
+        return 0.0
+    important = names(question)
+    w = {t: weights(t) * (2.0 if t in important else 1.0) for t in q}
+    total = sum(w.values())
+    if total <= 0:
+        return 0.0
+    s = question_terms(sentence)
+    return sum(w[t] for t in q if t in s) / total
+
+
+_QUANTITY = re.compile(
+    r"\bhow (many|much|long|far|big|large)\b|\bwhat (number|percentage|share|amount)\b", re.I
+)
+_TIME = re.compile(r"^\s*when\b|\bwhat (year|date|month|day)\b|\bsince when\b", re.I)
+_MONTHS = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", re.I)
+# Added to a sentence's score when it has the kind of thing the question asks for.
+ANSWER_TYPE_BONUS = 0.1
+
+
+def answer_type_bonus(question: str, sentence: str) -> float:
+    """A "how many" question wants a number, a "when" question a date or year."""
+    if _QUANTITY.search(question) and numbers_with_words(sentence) - numbers(question):
+        return ANSWER_TYPE_BONUS
+    if _TIME.search(question) and (re.search(r"\b(1[89]|20)\d\d\b", sentence) or _MONTHS.search(sentence)):
+        return ANSWER_TYPE_BONUS
+    return 0.0
+
+
+def score_quotes(
+    question: str,
+    passages: Sequence[Passage],
+    similarity: Similarity,
+    weights: Callable[[str], float] = lambda _: 1.0,
+) -> list[ScoredQuote]:
+    """Every distinct sentence of the passages, scored against the question (best first).
+
+    Score = 0.5 x cosine similarity (meaning) + 0.5 x lexical match (the question's own terms,
+    weighted by rarity, names double), plus `ANSWER_TYPE_BONUS` when the sentence holds the kind
+    of thing asked for (a number for "how many", a date for "when"). A sentence shared by
+    overlapping passages is kept once, under the
+    lower passage number.
+    """
+    seen: dict[tuple[str, int, int], Quote] = {}
+    for p in sorted(passages, key=lambda p: p.n):
+        for q in passage_quotes(p):
+            seen.setdefault((q.doc_id, q.start, q.end), q)
+    quotes = [q for q in seen.values() if len(words(q.text)) >= 4]  # not headings and fragments
+    if not quotes:
+        return []
+    dense = similarity(question, [q.text for q in quotes])
+    scored = [
+        ScoredQuote(q, 0.5 * d + 0.5 * lex + answer_type_bonus(question, q.text), d, lex)
+        for q, d, lex in (
+            (q, float(d), lexical_match(question, q.text, weights))
+            for q, d in zip(quotes, dense, strict=True)
+        )
+    ]
+    return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
+
+
+def _axis_labels(axis: str) -> tuple[str, str]:
+    plus, _, minus = axis.partition(" or ")
+    return plus, minus
+
+
+def select_evidence(
+    question: str,
+    passages: Sequence[Passage],
+    scored: Sequence[ScoredQuote],
+    *,
+    min_score: float,
+    per_doc: int = 2,
+) -> list[Evidence]:
+    """For each article with a sentence scoring at least `min_score`: its best sentences.
+
+    A second sentence is kept when it scores within 15% of the article's best; quotes are best
+    first. Articles are ordered by their best sentence.
+    """
+    by_doc: dict[str, list[ScoredQuote]] = {}
+    for s in scored:
+        if s.score >= min_score:
+            by_doc.setdefault(s.quote.doc_id, []).append(s)
+    meta = {p.doc_id: p for p in passages}
+    axes = question_axes(question)
+    out = []
+    for doc, items in by_doc.items():
+        top = items[0].score
+        chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first
+        stance = 0
+        if axes:
+            signs = {stance_on(s.quote.text, axes[0]) for s in chosen} - {0}
+            stance = signs.pop() if len(signs) == 1 else 0
+        p = meta[doc]
+        out.append(
+            Evidence(
+                doc_id=doc,
+                title=p.title,
+                outlet=p.outlet,
+                date=p.date,
+                citations=tuple(sorted({s.quote.n for s in chosen})),
+                quotes=tuple(s.quote for s in chosen),
+                score=round(top, 4),
+                stance=stance,
+            )
+        )
+    return sorted(out, key=lambda e: -e.score)
+
+
+def detect_conflicts(question: str, scored: Sequence[ScoredQuote], *, min_score: float) -> list[Conflict]:
+    """Opposite sides taken by different articles on the axis the question turns on.
+
+    Each relevant sentence (score >= `min_score`) that takes a side is counted for its article;
+    a conflict needs one article on each side. The judgement is lexical (see `rag.matching`), never
+    the LLM's.
+    """
+    out = []
+    for axis in question_axes(question):
+        sides: dict[int, list[Quote]] = {1: [], -1: []}
+        for s in scored:  # best first
+            sign = stance_on(s.quote.text, axis) if s.score >= min_score else 0
+            if sign:
+                sides[sign].append(s.quote)
+        docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
+        if not docs[1] or not docs[-1] or len(docs[1] | docs[-1]) < 2:
+            continue
+        labels = dict(zip((1, -1), _axis_labels(axis), strict=True))
+        out.append(
+            Conflict(
+                axis=axis,
+                sides=tuple(
+                    Side(
+                        labels[sign],
+                        tuple(sorted(docs[sign])),
+                        tuple(sorted({q.n for q in quotes})),
+                        tuple(quotes),
+                    )
+                    for sign, quotes in sides.items()
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,190 @@
+"""Deterministic text matching shared by evidence selection, verification and conflict detection.
+
+Nothing here asks a model for a judgement: content words with light stemming, numbers, names, and a
+small lexicon of opposite predicates ("stay" / "go home") with negation, so that a claim that says
+the opposite of its source is caught even when the words overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
+STOPWORDS = frozenset(
+    (
+        "a about above after again against all also am an and any are as at be because been before being "
+        "below between both but by can could did do does doing down during each either few for from further "
+        "had has have having he her here hers herself him himself his how i if in into is it its itself just "
+        "me more most my myself no nor not now of off on once only or other our ours ourselves out over own "
+        "same she should so some such than that the their theirs them themselves then there these they this "
+        "those through to too under until up very was we were what when where which while who whom why will "
+        "with would you your yours yourself yourselves yes according said says say told tell "
+        "article articles "
+        "source sources report reported reports passage passages one also however still even many much"
+    ).split()
+)
+_NEGATIONS = frozenset("not no never n't nor neither without refused refuse refuses rejected".split())
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match troops/troop, wanted/want, militias/militia."""
+    w = word.lower().replace("’", "'")
+    w = re.sub(r"'s$", "", w)
+    if re.search(r"(ss|us|is)$", w):  # "Abbas", "bus", "ISIS" are not plurals
+        return w
+    if re.search(r"(ch|sh|x|z|ss)es$", w):
+        return w[:-2]
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)] + keep
+    return w
+
+
+def words(text: str) -> list[str]:
+    # "U.S." and "U.N." are one word, not two letters.
+    return _WORD.findall(re.sub(r"\b([A-Z])\.([A-Z])\.", r"\1\2", text))
+
+
+def _is_content(w: str) -> bool:
+    # An acronym ("US", "IS") is a name even when its lower case is a stopword.
+    return not w[0].isdigit() and ((w.isupper() and len(w) > 1) or w.lower() not in STOPWORDS)
+
+
+def _with_parts(w: str) -> list[str]:
+    # "al-Araji" should match "Araji"; "Iran-backed" should match "Iran".
+    return [w, *(p for p in re.split(r"[-–]", w) if len(p) >= 3)] if "-" in w else [w]
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of the words that carry meaning (no stopwords, no bare punctuation), with the parts
+    of hyphenated words."""
+    return {stem(p) for w in words(text) if _is_content(w) for p in _with_parts(w) if _is_content(p)}
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as written, normalised: "80,000" → "80000", "$1.6" → "1.6", "2014." → "2014"."""
+    return {w.replace(",", "").rstrip(".") for w in words(text) if w[0].isdigit()}
+
+
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "hundred": "100",
+}
+
+
+def numbers_with_words(text: str) -> set[str]:
+    """`numbers`, plus small numbers spelled out ("Six died" → "6")."""
+    return numbers(text) | {_NUMBER_WORDS[w.lower()] for w in words(text) if w.lower() in _NUMBER_WORDS}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words and acronyms that are not at the start of a sentence: PMF, Ameri, Mosul."""
+    out = set()
+    toks = words(text)
+    for i, w in enumerate(toks):
+        for part in _with_parts(w):
+            if not part[0].isupper() or len(part) < 2:
+                continue
+            if part.isupper() or (i > 0 and part.lower() not in STOPWORDS):
+                out.add(stem(part))
+    return out
+
+
+def coverage(claim: Iterable[str], support: set[str]) -> float:
+    """Share of the claim's stems found in the support (1.0 for an empty claim)."""
+    c = set(claim)
+    return len(c & support) / len(c) if c else 1.0
+
+
+# Opposite predicates that news questions turn on. Each entry: (name, pole +1 phrases, pole -1 phrases).
+_POLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "stay or leave",
+        ("stay", "remain", "continued presence", "continued military presence", "keep troops", "to continue"),
+        (
+            "leave",
+            "go home",
+            "withdraw",
+            "withdrawal",
+            "pull out",
+            "expel",
+            "drive out",
+            "drive u.s. forces",
+            "drive us forces",
+            "get out",
+            "exit",
+            "depart",
+            "oust",
+        ),
+    ),
+    (
+        "support or oppose",
+        ("support", "welcome", "favor", "favour", "ally", "allied", "friendlier"),
+        ("oppose", "reject", "criticize", "criticise", "condemn", "hostile", "enemy", "enemies"),
+    ),
+    ("more or less", ("increase", "rise", "grow", "expand"), ("decrease", "fall", "cut", "reduce", "shrink")),
+    (
+        "allow or ban",
+        ("allow", "permit", "approve", "legalize", "legalise"),
+        ("ban", "forbid", "prohibit", "block"),
+    ),
+    ("win or lose", ("win", "won", "winner", "victory"), ("lose", "lost", "loser", "defeat")),
+)
+
+
+@dataclass(frozen=True)
+class Stance:
+    """Which side of an opposite pair a text takes: +1, -1, or 0 when it does not say."""
+
+    axis: str
+    sign: int
+
+
+def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[int]:
+    low = text.lower().replace("’", "'")
+    hits = []
+    for p in phrases:
+        for m in re.finditer(r"\b" + re.escape(p) + r"(?:s|ed|ing)?\b", low):
+            hits.append(m.start())
+    return hits
+
+
+def _negated(text: str, pos: int) -> bool:
+    before = words(text.lower()[max(0, pos - 60) : pos])[-6:]
+    return any(w in _NEGATIONS or w.endswith("n't") for w in before)
+
+
+def stances(text: str) -> list[Stance]:
+    """Every axis the text takes a side on. A negated pole counts as the other side."""
+    out = []
+    for axis, plus, minus in _POLES:
+        signs = set()
+        for sign, phrases in ((1, plus), (-1, minus)):
+            for pos in _phrase_hits(text, phrases):
+                signs.add(-sign if _negated(text, pos) else sign)
+        if len(signs) == 1:
+            out.append(Stance(axis, signs.pop()))
+    return out
+
+
+def stance_on(text: str, axis: str) -> int:
+    return next((s.sign for s in stances(text) if s.axis == axis), 0)
+
+
+def question_axes(question: str) -> list[str]:
+    """The opposite pairs a question turns on ("did they want troops to stay?" → stay or leave)."""
+    low = question.lower()
+    return [axis for axis, plus, minus in _POLES if _phrase_hits(low, plus) or _phrase_hits(low, minus)]
