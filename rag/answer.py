@@ -25,7 +25,7 @@ from rag.evidence import (
     score_quotes,
     select_evidence,
 )
-from rag.matching import names, numbers, words
+from rag.matching import names, numbers, stance_on, words
 from rag.prompts import answer_messages, estimate_tokens, passage_block
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -282,8 +282,9 @@ class Answerer:
                 "No sentence of the model's answer could be verified; the answer quotes the sources instead."
             )
         elif conflicts:
-            cited_docs = {p.doc_id for c in claims if c.supported for p in passages if p.n in c.citations}
-            if not all(set(side.doc_ids) & cited_docs for side in conflicts[0].sides):
+            axis = conflicts[0].axis
+            taken = {stance_on(c.text, axis) for c in claims if c.supported}
+            if not all(side.sign in taken for side in conflicts[0].sides):
                 summary, claims2, supports2 = self._verified(conflict_summary(conflicts, evidence), passages)
                 text = f"{summary} {text}".strip()
                 claims = claims2 + claims

@@ -197,6 +197,7 @@ def detect_conflicts(question: str, scored: Sequence[ScoredQuote], *, min_score:
                 sides=tuple(
                     Side(
                         labels[sign],
+                        sign,
                         tuple(sorted(docs[sign])),
                         tuple(sorted({q.n for q in quotes})),
                         tuple(quotes),

@@ -116,6 +116,7 @@ class Evidence:
 @dataclass(frozen=True)
 class Side:
     position: str
+    sign: int  # +1 for the first position of the axis ("stay"), -1 for the second ("leave")
     doc_ids: tuple[str, ...]
     citations: tuple[int, ...]
     quotes: tuple[Quote, ...] = ()  # the sentences taking this side, best first

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.base.llms.types import ChatResponse, CompletionResponse, LLMMetadata
+from llama_index.core.llms import ChatMessage, CustomLLM, MessageRole
 from pydantic import PrivateAttr
 
 from index.store import tokenize
@@ -96,3 +99,65 @@ def make_engine(settings: Settings) -> Callable[..., Engine]:
 @pytest.fixture
 def engine(make_engine: Callable[..., Engine]) -> Engine:
     return make_engine()
+
+
+class ScriptedLLM(CustomLLM):
+    """Replies with queued texts, streamed word by word, and records every prompt it was sent.
+
+    A queued exception is raised instead of replying (a backend that fails mid-question).
+    """
+
+    _replies: list[str | Exception] = PrivateAttr(default_factory=list)
+    _prompts: list[list[ChatMessage]] = PrivateAttr(default_factory=list)
+
+    def enqueue(self, *replies: str | Exception) -> ScriptedLLM:
+        self._replies.extend(replies)
+        return self
+
+    @property
+    def prompts(self) -> list[list[ChatMessage]]:
+        return self._prompts
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=True, model_name="scripted")
+
+    def _next(self, messages: Sequence[ChatMessage]) -> str:
+        self._prompts.append(list(messages))
+        reply = self._replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=self._next(messages)))
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        text = self._next(messages)
+        so_far = ""
+        for piece in re.findall(r"\S+\s*", text):
+            so_far += piece
+            yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=so_far), delta=piece)
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(text=self._next([ChatMessage(role=MessageRole.USER, content=prompt)]))
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Iterator[CompletionResponse]:
+        yield self.complete(prompt)
+
+
+@pytest.fixture(scope="session")
+def real_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The embedded default embedding model over the seeds (shared: build it once)."""
+    engine = build_engine(Settings(data_dir=tmp_path_factory.mktemp("real") / "data", chroma_url=None))
+    engine.ingest([SEEDS])
+    return engine
+
+
+@pytest.fixture
+def scripted(real_engine: Engine) -> Iterator[ScriptedLLM]:
+    """A scripted LLM installed as the `scripted` backend of the real engine."""
+    llm = ScriptedLLM()
+    real_engine.llms["scripted"] = llm
+    yield llm
+    del real_engine.llms["scripted"]

@@ -178,6 +178,93 @@ def search_cmd(
         out.print(textwrap.indent(textwrap.fill(excerpt, 100), "    ") + "\n", highlight=False, markup=False)
 
 
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    backend: Annotated[
+        str | None, typer.Option(help="local, openai or extractive (default RAG_LLM_BACKEND).")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=50, help="Passages to retrieve.")] = None,
+    outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on/before (YYYY[-MM[-DD]]).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verified answer as JSON.")] = False,
+) -> None:
+    """Answer from the articles, with every claim cited and checked against its source."""
+    from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+
+    if not question.strip():
+        fail("the question is empty", 2)
+    if backend is not None and backend not in ("local", "openai", "extractive"):
+        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
+    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
+    try:
+        events = _engine().ask_stream(question, backend=backend, k=k, filters=filters)
+        answer = None
+        streamed = False
+        for event in events:
+            if isinstance(event, PassagesEvent) and not as_json:
+                _print_evidence(event)
+            elif isinstance(event, TokenEvent) and not as_json and sys.stdout.isatty():
+                if not streamed:
+                    out.print("[dim]generating…[/]")
+                streamed = True
+                print(event.text, end="", flush=True)
+            elif isinstance(event, AnswerEvent):
+                answer = event.answer
+    except (RagError, IndexingError) as e:
+        fail(str(e))
+    assert answer is not None
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if streamed:
+        print("\n")
+    _print_answer(answer)
+
+
+def _print_evidence(event: Any) -> None:
+    if not event.evidence:
+        return
+    out.print("[bold]What each source says[/]")
+    for e in event.evidence:
+        side = {1: " (one side)", -1: " (the other side)"}.get(e.stance, "") if event.conflicts else ""
+        out.print(f"  {e.outlet or 'unknown outlet'}, {e.date or 'undated'}{side}", highlight=False)
+        for q in e.quotes:
+            out.print(f"    [{q.n}] “{' '.join(q.text.split())}”", highlight=False, markup=False)
+    out.print()
+
+
+def _print_answer(answer: Any) -> None:
+    title = "No answer in the articles" if answer.abstained else "Answer"
+    out.print(f"[bold]{title}[/] [dim]({answer.backend}, {answer.timings.total_ms:.0f} ms)[/]")
+    out.print(textwrap.fill(answer.answer, 100), highlight=False, markup=False)
+    for c in answer.claims:
+        if not c.supported:
+            out.print(
+                f"  [yellow]removed, unsupported:[/] {c.text} [dim]({'; '.join(c.problems)})[/]",
+                highlight=False,
+            )
+    for note in answer.notes:
+        out.print(f"[dim]note: {note}[/]", highlight=False)
+    if answer.citations:
+        out.print("\n[bold]Citations[/]")
+        for c in answer.citations:
+            mark = "" if c.supported else " [yellow](does not support the claim)[/]"
+            out.print(
+                f"  [{c.n}] {c.outlet or 'unknown outlet'}, {c.date or 'undated'} — "
+                f"{c.doc_id} {c.start}:{c.end}{mark}",
+                highlight=False,
+            )
+    if answer.abstained and answer.passages:
+        out.print("\n[bold]Related reading[/]")
+        for p in answer.passages[:3]:
+            out.print(
+                f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'undated'}",
+                highlight=False,
+            )
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,125 @@
+"""The answer pipeline end to end on the seeds, with the real embedding model and a scripted LLM."""
+
+from __future__ import annotations
+
+from rag.answer import Conversation
+from rag.errors import BackendUnavailable
+from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+from rag.wiring import Engine
+from tests.conftest import SEEDS, ScriptedLLM
+
+PMF = "did PMF leaders want US troops to stay?"
+
+
+def _raw(doc_id: str) -> str:
+    return (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
+
+
+def test_extractive_pmf_answer_shows_both_sides_with_exact_spans(real_engine: Engine) -> None:
+    a = real_engine.ask(PMF, backend="extractive")
+    assert not a.abstained and a.backend == "extractive"
+    assert a.answer.startswith("The sources disagree.")
+    cited_docs = {c.doc_id[:3] for c in a.citations}
+    assert {"001", "002"} <= cited_docs
+    assert a.conflicts and {s.position for s in a.conflicts[0].sides} == {"stay", "leave"}
+    for c in a.citations:
+        assert c.supported
+        assert _raw(c.doc_id)[c.start : c.end] == c.quote  # the span is the quote, letter for letter
+    assert "wanted the Americans to stay" in a.answer
+    assert "expel U.S. forces" in a.answer or "go home" in a.answer
+    assert {e.doc_id[:3] for e in a.evidence} >= {"001", "002"}
+
+
+def test_events_come_in_order(real_engine: Engine) -> None:
+    events = list(real_engine.ask_stream(PMF, backend="extractive"))
+    assert isinstance(events[0], PassagesEvent) and events[0].passages
+    assert isinstance(events[-1], AnswerEvent)
+    assert any(isinstance(e, TokenEvent) for e in events[1:-1])
+
+
+def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    first = real_engine.ask(PMF, backend="extractive")
+    stay = next(c.n for c in first.citations if c.doc_id.startswith("001"))
+    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    scripted.enqueue(
+        f"Yes, PMF leaders wanted US troops to stay [{leave}]. "
+        f"Former Shiites wanted the Americans to stay [{stay}]. "
+        f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]. "
+        "They also received 300 tanks from China [9]."
+    )
+    a = real_engine.ask(PMF, backend="scripted")
+    assert a.backend == "scripted" and not a.abstained
+    supported = [c.text for c in a.claims if c.supported]
+    unsupported = {c.text: c.problems for c in a.claims if not c.supported}
+    assert "Yes, PMF leaders wanted US troops to stay." in unsupported  # the measured failure
+    assert any("opposite side" in p for p in unsupported["Yes, PMF leaders wanted US troops to stay."])
+    assert "They also received 300 tanks from China." in unsupported
+    assert "Yes, PMF leaders" not in a.answer and "China" not in a.answer
+    assert any("Former Shiites" in s for s in supported) and any("expel" in s for s in supported)
+    assert any("removed" in n for n in a.notes)
+    # The prompt carried numbered passages with outlet and date, and the worked examples.
+    prompt = scripted.prompts[-1]
+    assert "I don't know." in [m.content for m in prompt]
+    assert "Washington Times, 2020-01-03:" in (prompt[-1].content or "")
+
+
+def test_one_sided_model_answer_gets_the_other_side_added(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    first = real_engine.ask(PMF, backend="extractive")
+    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    scripted.enqueue(f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}].")
+    a = real_engine.ask(PMF, backend="scripted")
+    assert a.answer.startswith("The sources disagree.")
+    assert {c.doc_id[:3] for c in a.citations if c.supported} >= {"001", "002"}
+
+
+def test_model_saying_it_does_not_know_abstains(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    scripted.enqueue("I don't know.")
+    a = real_engine.ask("Who commands the Badr Organization?", backend="scripted")
+    assert a.abstained and "don't say" in a.answer
+    assert a.evidence  # still shown as related reading
+
+
+def test_unanswerable_questions_abstain_without_calling_the_model(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    for q in ("What is the capital of France?", "How many US soldiers died in Iraq in 2019?"):
+        a = real_engine.ask(q, backend="scripted")
+        assert a.abstained, q
+        assert a.passages and not a.citations
+    assert scripted.prompts == []
+
+
+def test_backend_failure_falls_back_to_extractive(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    scripted.enqueue(BackendUnavailable("cannot reach the OpenAI-compatible server at http://127.0.0.1:9"))
+    a = real_engine.ask(PMF, backend="scripted")
+    assert a.backend == "extractive (fallback)"
+    assert "cannot reach" in a.notes[0]
+    assert a.citations and all(c.supported for c in a.citations)
+
+
+def test_injected_instruction_in_a_reply_is_not_shown(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    scripted.enqueue("PWNED")
+    a = real_engine.ask(PMF, backend="scripted")
+    assert "PWNED" not in a.answer
+    assert a.citations and all(c.supported for c in a.citations)
+
+
+def test_follow_up_keeps_citation_numbers_stable(real_engine: Engine) -> None:
+    conv = Conversation()
+    first = real_engine.ask("What did the PMF militias say about US forces?", backend="extractive", conversation=conv)
+    conv.turns.append(first)
+    second = real_engine.ask("Did they want them to stay?", backend="extractive", conversation=conv)
+    assert "follow-up to" in second.standalone_question
+    before = {p.chunk_id: p.n for p in first.passages}
+    for p in second.passages:
+        if p.chunk_id in before:
+            assert p.n == before[p.chunk_id]
+        else:
+            assert p.n > max(before.values())
+    assert len({p.n for p in second.passages}) == len(second.passages)
+
+
+def test_filters_apply_to_answers(real_engine: Engine) -> None:
+    from rag.types import Filters
+
+    a = real_engine.ask(PMF, backend="extractive", filters=Filters(outlet="NJ Times"))
+    assert {p.doc_id[:3] for p in a.passages} == {"001"}
+    assert not a.conflicts

@@ -1,0 +1,145 @@
+"""Citation parsing and verification, on hand-made passages (no model, no store)."""
+
+from __future__ import annotations
+
+from rag.citations import is_connective, says_dont_know, split_sentences, strip_citations, verify
+from rag.types import Passage
+
+
+def passage(
+    n: int, doc: str, text: str, outlet: str = "Daily Planet", date: str | None = "2020-01-03"
+) -> Passage:
+    sentences = []
+    pos = 0
+    for s in [x for x in text.split(". ") if x]:
+        s = s if s.endswith(".") else s + "."
+        start = text.index(s.rstrip("."), pos)
+        end = (
+            start
+            + len(s.rstrip("."))
+            + (1 if text[start + len(s.rstrip(".")) : start + len(s)] == "." else 0)
+        )
+        sentences.append((start, end, 100 + start, 100 + end))
+        pos = end
+    return Passage(
+        n,
+        doc,
+        f"Title {doc}",
+        outlet,
+        date,
+        f"{doc}:c{n}",
+        100,
+        100 + len(text),
+        text,
+        0.5,
+        sentences=tuple(sentences),
+    )
+
+
+GO_HOME = passage(
+    3,
+    "002",
+    "The pro-Iran Popular Mobilization Forces (PMF) group is emerging as the loudest voice arguing that "
+    "it is time for the Americans to go home. Iraqi media outlets have reported numerous calls from the "
+    "militias for the U.S. to leave.",
+    outlet="Washington Times",
+)
+STAY = passage(
+    1,
+    "001",
+    "Iraqi Interior Minister Qassim al-Araji has a disturbing history with the US. He and other former "
+    "Shiite militia leaders wanted the Americans to stay. Experts estimated there are at least 40 of the "
+    "militias.",
+    outlet="NJ Times",
+    date=None,
+)
+PASSAGES = [STAY, GO_HOME]
+
+
+def test_split_keeps_trailing_citations_with_their_sentence() -> None:
+    got = split_sentences("Araji wanted them to stay. [1] The PMF wants them to go home [3]. Done.")
+    assert got == ["Araji wanted them to stay [1].", "The PMF wants them to go home [3].", "Done."]
+
+
+def test_split_does_not_break_inside_quotations_or_abbreviations() -> None:
+    got = split_sentences("NJ Times reports: “He met Col. Smith. They talked” [1]. The U.S. left [2].")
+    assert got == ["NJ Times reports: “He met Col. Smith. They talked” [1].", "The U.S. left [2]."]
+
+
+def test_supported_paraphrase() -> None:
+    claim, supports = verify("Former Shiite militia leaders wanted the Americans to stay [1].", PASSAGES)
+    assert claim.supported and claim.citations == (1,)
+    assert supports[0].quote is not None and "wanted the Americans to stay" in supports[0].quote.text
+    assert supports[0].quote.start >= 100  # offsets into the raw file, not the passage
+
+
+def test_the_measured_failure_is_flagged() -> None:
+    """Qwen2.5-Coder-1.5B answered this, citing the passage that says the PMF wants the Americans
+    to go home. The words overlap; the predicate is the opposite."""
+    claim, _ = verify("Yes, PMF leaders wanted US troops to stay [3].", PASSAGES)
+    assert not claim.supported
+    assert any("opposite side" in p for p in claim.problems)
+
+
+def test_multi_citation_forms() -> None:
+    for text in (
+        "Militia leaders wanted the Americans to stay, but the PMF wants them to go home [1, 3].",
+        "Militia leaders wanted the Americans to stay, but the PMF wants them to go home [1][3].",
+        "Militia leaders wanted the Americans to stay, but the PMF wants them to go home [1; 3].",
+    ):
+        claim, _ = verify(text, PASSAGES)
+        assert claim.citations == (1, 3), text
+
+
+def test_out_of_range_citation_is_dropped_and_reported() -> None:
+    claim, _ = verify("Militia leaders wanted the Americans to stay [1][9].", PASSAGES)
+    assert claim.citations == (1,) and claim.supported
+    only_bad, _ = verify("Militia leaders wanted the Americans to stay [9].", PASSAGES)
+    assert not only_bad.supported
+    assert "cites [9], which is not one of the passages" in only_bad.problems
+    assert "no citation" in only_bad.problems
+
+
+def test_missing_citation_is_unsupported() -> None:
+    claim, _ = verify("Militia leaders wanted the Americans to stay.", PASSAGES)
+    assert not claim.supported and claim.problems == ("no citation",)
+
+
+def test_invented_sentence_is_unsupported() -> None:
+    claim, _ = verify("The PMF received tanks and helicopters from China last spring [3].", PASSAGES)
+    assert not claim.supported
+    assert any("China" in p or "china" in p for p in claim.problems)
+
+
+def test_number_not_in_the_source_is_unsupported() -> None:
+    ok, _ = verify("There are at least 40 militias [1].", PASSAGES)
+    assert ok.supported
+    bad, _ = verify("There are at least 400 militias [1].", PASSAGES)
+    assert not bad.supported and any("400" in p for p in bad.problems)
+
+
+def test_outlet_and_date_from_the_heading_may_be_named() -> None:
+    claim, _ = verify(
+        "The Washington Times (2020-01-03) reports that the PMF argues it is time for the "
+        "Americans to go home [3].",
+        PASSAGES,
+    )
+    assert claim.supported, claim.problems
+
+
+def test_joint_support_across_two_citations() -> None:
+    claim, supports = verify(
+        "Araji has a disturbing history with the US, and the militias called for the U.S. to leave [1][3].",
+        PASSAGES,
+    )
+    assert claim.supported, claim.problems
+    assert {s.n for s in supports} == {1, 3}
+
+
+def test_helpers() -> None:
+    assert strip_citations("They left [1][2].") == "They left."
+    assert is_connective("The sources disagree.")
+    assert not is_connective("The PMF disagrees [1].")
+    assert says_dont_know("I don't know.")
+    assert says_dont_know("The passages do not say.")
+    assert not says_dont_know("They knew the way [1].")
