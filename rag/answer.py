@@ -25,7 +25,7 @@ from rag.evidence import (
     score_quotes,
     select_evidence,
 )
-from rag.matching import names, numbers, stance_on, words
+from rag.matching import names, numbers, stance_on, stem, words
 from rag.prompts import answer_messages, estimate_tokens, passage_block
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -99,14 +99,13 @@ def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]
     """Numbers and names the question asks about that no retrieved passage contains."""
     text = " ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages)
     have = question_terms(text)
-    wanted = [
-        w for w in words(question) if w.replace(",", "") in numbers(question) or names(w) & names(question)
-    ]
+    wanted = names(question) | numbers(question)
     missing = []
-    for w in dict.fromkeys(wanted):
-        terms = question_terms(w) | names(w)
-        if terms and not terms & have:
-            missing.append(w)
+    for w in words(question):
+        for part in {w, *w.split("-")}:
+            key = part.replace(",", "").rstrip(".") if part[:1].isdigit() else stem(part)
+            if key in wanted and key not in have and part not in missing:
+                missing.append(part)
     return missing
 
 
