@@ -82,7 +82,8 @@ def load(path: Path) -> Article:
         raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise IndexingError(f"cannot read {path}: {e.strerror or e}") from None
-    return parse(path.stem, raw, path=str(path), kind=KINDS[path.suffix.lower()])
+    # The absolute path: a server started elsewhere must still find the file to show it.
+    return parse(path.stem, raw, path=str(path.resolve()), kind=KINDS[path.suffix.lower()])
 
 
 def load_all(paths: Iterable[Path]) -> list[Article]:

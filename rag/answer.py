@@ -199,9 +199,17 @@ class Answerer:
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
         evidence: list[Evidence] = (
-            [] if reason else select_evidence(standalone, passages, scored, min_score=cutoff)
+            []
+            if reason
+            else select_evidence(
+                standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
+            )
         )
-        conflicts: list[Conflict] = [] if reason else detect_conflicts(standalone, scored, min_score=cutoff)
+        conflicts: list[Conflict] = (
+            []
+            if reason
+            else detect_conflicts(standalone, scored, min_score=cutoff, side_min_score=self.min_relevance)
+        )
         yield PassagesEvent(tuple(passages), tuple(evidence), tuple(conflicts))
 
         def finish(
@@ -285,7 +293,9 @@ class Answerer:
             taken = {stance_on(c.text, axis) for c in claims if c.supported}
             if not all(side.sign in taken for side in conflicts[0].sides):
                 summary, claims2, supports2 = self._verified(conflict_summary(conflicts, evidence), passages)
-                text = f"{summary} {text}".strip()
+                # The model's own "The sources disagree." would repeat the summary's.
+                said = set(split_sentences(summary))
+                text = " ".join([summary, *(x for x in split_sentences(text) if x not in said)]).strip()
                 claims = claims2 + claims
                 supports = {**supports2, **supports}
         yield finish(text, claims, supports, False, self.backend, first_ms, notes)

@@ -11,6 +11,10 @@ class BadRequest(RagError):
     """The caller's input is wrong (empty question, bad date, k out of range)."""
 
 
+class NotFound(RagError):
+    """What the caller asked for (a document, say) does not exist."""
+
+
 class BackendUnavailable(RagError):
     """A configured backend (Chroma server, LLM server) cannot be reached or failed."""
 
@@ -19,4 +23,4 @@ class ModelError(RagError):
     """A packaged model is missing, incomplete or fails its checksum."""
 
 
-__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "ModelError", "RagError"]
+__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "ModelError", "NotFound", "RagError"]

@@ -130,25 +130,41 @@ def _axis_labels(axis: str) -> tuple[str, str]:
     return plus, minus
 
 
+def relevant(
+    scored: Sequence[ScoredQuote], axes: Sequence[str], min_score: float, side_min_score: float | None
+) -> list[ScoredQuote]:
+    """Sentences scoring at least `min_score`, plus those taking a side on one of `axes` that score
+    at least `side_min_score`: a sentence that takes a side on what the question turns on answers
+    it directly, even when another article repeats the question's words more closely (the other
+    side of a dispute rarely uses the same words as the question)."""
+    floor = min_score if side_min_score is None else min(min_score, side_min_score)
+    return [
+        s
+        for s in scored
+        if s.score >= min_score
+        or (s.score >= floor and any(stance_on(s.quote.text, axis) for axis in axes))
+    ]
+
+
 def select_evidence(
     question: str,
     passages: Sequence[Passage],
     scored: Sequence[ScoredQuote],
     *,
     min_score: float,
+    side_min_score: float | None = None,
     per_doc: int = 2,
 ) -> list[Evidence]:
-    """For each article with a sentence scoring at least `min_score`: its best sentences.
+    """For each article with a relevant sentence (see `relevant`): its best sentences.
 
     A second sentence is kept when it scores within 15% of the article's best; quotes are best
     first. Articles are ordered by their best sentence.
     """
-    by_doc: dict[str, list[ScoredQuote]] = {}
-    for s in scored:
-        if s.score >= min_score:
-            by_doc.setdefault(s.quote.doc_id, []).append(s)
-    meta = {p.doc_id: p for p in passages}
     axes = question_axes(question)
+    by_doc: dict[str, list[ScoredQuote]] = {}
+    for s in relevant(scored, axes, min_score, side_min_score):
+        by_doc.setdefault(s.quote.doc_id, []).append(s)
+    meta = {p.doc_id: p for p in passages}
     out = []
     for doc, items in by_doc.items():
         top = items[0].score
@@ -173,18 +189,24 @@ def select_evidence(
     return sorted(out, key=lambda e: -e.score)
 
 
-def detect_conflicts(question: str, scored: Sequence[ScoredQuote], *, min_score: float) -> list[Conflict]:
+def detect_conflicts(
+    question: str,
+    scored: Sequence[ScoredQuote],
+    *,
+    min_score: float,
+    side_min_score: float | None = None,
+) -> list[Conflict]:
     """Opposite sides taken by different articles on the axis the question turns on.
 
-    Each relevant sentence (score >= `min_score`) that takes a side is counted for its article;
-    a conflict needs one article on each side. The judgement is lexical (see `rag.matching`), never
+    Each relevant sentence (see `relevant`) that takes a side is counted for its article; a
+    conflict needs one article on each side. The judgement is lexical (see `rag.matching`), never
     the LLM's.
     """
     out = []
     for axis in question_axes(question):
         sides: dict[int, list[Quote]] = {1: [], -1: []}
-        for s in scored:  # best first
-            sign = stance_on(s.quote.text, axis) if s.score >= min_score else 0
+        for s in relevant(scored, [axis], min_score, side_min_score):  # best first
+            sign = stance_on(s.quote.text, axis)
             if sign:
                 sides[sign].append(s.quote)
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,28 @@ class Settings(BaseSettings):
     )
     openai_timeout: float = Field(60.0, gt=0, description="Seconds before an OpenAI request times out.")
     openai_max_retries: int = Field(2, ge=0, le=10)
+
+    # Serving (`rag serve`, the HTTP API).
+    api_key: SecretStr | None = Field(
+        None, description="When set, every /v1/ call needs `Authorization: Bearer <key>`; uploads need it."
+    )
+    api_model: str = Field(
+        "rag", min_length=1, description="Model name the OpenAI-compatible API answers to."
+    )
+    max_request_bytes: int = Field(1_000_000, ge=1_000, description="Largest /v1/ request body (413 above).")
+    max_question_chars: int = Field(2_000, ge=10, description="Longest question (422 above).")
+    max_history_turns: int = Field(20, ge=0, le=200, description="Earlier turns a request may carry.")
+    rate_limit_per_minute: float = Field(
+        120, ge=0, description="Sustained /v1/ requests per minute per client IP (0: no limit)."
+    )
+    rate_limit_burst: int = Field(30, ge=1, description="Requests a client may make at once before limiting.")
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the API from a browser (default: none)."
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def models_dir(self) -> Path:

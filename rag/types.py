@@ -63,6 +63,28 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """An indexed article: its metadata and how many chunks it has."""
+
+    doc_id: str
+    title: str
+    outlet: str | None
+    date: str | None
+    path: str  # the file it was ingested from
+    sha256: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """An indexed article with the text of its original file: `text[start:end]` is what a
+    citation or passage with those offsets quotes."""
+
+    info: DocumentInfo
+    text: str
+
+
+@dataclass(frozen=True)
 class Quote:
     """A sentence (or a run of sentences) of a passage, located in the original file."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +18,11 @@ from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.answer import Answerer, Conversation
-from rag.errors import BadRequest
+from rag.errors import BadRequest, NotFound
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.types import Answer, AnswerEvent, Event, Filters, Mode, Passage
+from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filters, Mode, Passage
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Engine:
     embedder: BaseEmbedding
     lexical: LexicalIndex
     llms: dict[str, LLM | None] = field(default_factory=dict)
+    # Requests share the engine: loading an LLM happens once even when several ask at once.
+    _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
 
     @property
@@ -80,8 +84,9 @@ class Engine:
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answer pipeline on `backend` (default: the configured one)."""
         name = backend or self.settings.llm_backend
-        if name not in self.llms:
-            self.llms[name] = backends.llm(self.settings, name)
+        with self._llm_lock:
+            if name not in self.llms:
+                self.llms[name] = backends.llm(self.settings, name)
         return Answerer(
             retriever=self.retriever,
             similarity=self.similarity,
@@ -115,6 +120,34 @@ class Engine:
                 final = event.answer
         assert final is not None
         return final
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed articles, by document id."""
+        by_doc: dict[str, list[Any]] = {}
+        for r in self.lexical.records:
+            by_doc.setdefault(r.doc_id, []).append(r)
+        return [
+            DocumentInfo(r.doc_id, r.title, r.outlet, r.date, r.path, r.sha256, len(rs))
+            for doc_id, rs in sorted(by_doc.items())
+            for r in rs[:1]
+        ]
+
+    def document(self, doc_id: str) -> Document:
+        """An indexed article with its original file text (read now, checked against the index).
+
+        Raises NotFound for an unknown id, and for a file that is gone or changed since it was
+        indexed (offsets would point at the wrong words); re-ingest to fix the latter.
+        """
+        info = next((d for d in self.documents() if d.doc_id == doc_id), None)
+        if info is None:
+            raise NotFound(f"no indexed document {doc_id!r}")
+        try:
+            raw = Path(info.path).read_bytes()
+        except OSError:
+            raise NotFound(f"the file of {doc_id!r} is gone ({info.path}); re-ingest it") from None
+        if hashlib.sha256(raw).hexdigest() != info.sha256:
+            raise NotFound(f"the file of {doc_id!r} changed since it was indexed ({info.path}); re-ingest it")
+        return Document(info, raw.decode("utf-8"))
 
     def search(
         self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"

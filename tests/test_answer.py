@@ -72,6 +72,18 @@ def test_one_sided_model_answer_gets_the_other_side_added(real_engine: Engine, s
     assert {c.doc_id[:3] for c in a.citations if c.supported} >= {"001", "002"}
 
 
+def test_the_summary_and_the_model_do_not_both_say_the_sources_disagree(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    first = real_engine.ask(PMF, backend="extractive")
+    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    scripted.enqueue(
+        f"The sources disagree. The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]."
+    )
+    a = real_engine.ask(PMF, backend="scripted")
+    assert a.answer.count("The sources disagree.") == 1, a.answer
+
+
 def test_model_saying_it_does_not_know_abstains(real_engine: Engine, scripted: ScriptedLLM) -> None:
     scripted.enqueue("I don't know.")
     a = real_engine.ask("Who commands the Badr Organization?", backend="scripted")
@@ -79,7 +91,9 @@ def test_model_saying_it_does_not_know_abstains(real_engine: Engine, scripted: S
     assert a.evidence  # still shown as related reading
 
 
-def test_unanswerable_questions_abstain_without_calling_the_model(real_engine: Engine, scripted: ScriptedLLM) -> None:
+def test_unanswerable_questions_abstain_without_calling_the_model(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
     for q in ("What is the capital of France?", "How many US soldiers died in Iraq in 2019?"):
         a = real_engine.ask(q, backend="scripted")
         assert a.abstained, q
@@ -104,7 +118,9 @@ def test_injected_instruction_in_a_reply_is_not_shown(real_engine: Engine, scrip
 
 def test_follow_up_keeps_citation_numbers_stable(real_engine: Engine) -> None:
     conv = Conversation()
-    first = real_engine.ask("What did the PMF militias say about US forces?", backend="extractive", conversation=conv)
+    first = real_engine.ask(
+        "What did the PMF militias say about US forces?", backend="extractive", conversation=conv
+    )
     conv.turns.append(first)
     second = real_engine.ask("Did they want them to stay?", backend="extractive", conversation=conv)
     assert "follow-up to" in second.standalone_question

