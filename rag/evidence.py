@@ -141,8 +141,7 @@ def relevant(
     return [
         s
         for s in scored
-        if s.score >= min_score
-        or (s.score >= floor and any(stance_on(s.quote.text, axis) for axis in axes))
+        if s.score >= min_score or (s.score >= floor and any(stance_on(s.quote.text, axis) for axis in axes))
     ]
 
 

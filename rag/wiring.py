@@ -24,6 +24,9 @@ from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filters, Mode, Passage
 
+# Sentence vectors kept by an engine (384 floats each: about 60 MB at most).
+SENTENCE_CACHE = 40_000
+
 
 @dataclass
 class Engine:
@@ -40,6 +43,7 @@ class Engine:
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
+    _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -68,10 +72,21 @@ class Engine:
         return report
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
-        """Cosine similarity of each sentence to the question (vectors are unit length)."""
+        """Cosine similarity of each sentence to the question (vectors are unit length).
+
+        Sentence vectors are kept in memory: the same article sentences come back question after
+        question, and embedding them is most of the time before the first passage is shown.
+        """
+        if not sentences:
+            return []
         q = np.asarray(self.embedder.get_query_embedding(question))
-        s = np.asarray(self.embedder.get_text_embedding_batch(list(sentences)))
-        return (s @ q).tolist() if len(s) else []
+        cache = self._sentence_vectors
+        todo = list(dict.fromkeys(s for s in sentences if s not in cache))
+        if todo:
+            if len(cache) + len(todo) > SENTENCE_CACHE:
+                cache.clear()
+            cache.update(zip(todo, np.asarray(self.embedder.get_text_embedding_batch(todo)), strict=True))
+        return [float(x) for x in np.stack([cache[s] for s in sentences]) @ q]
 
     def term_weights(self) -> TermWeights:
         if self._weights is None or self._weights[0] != self.lexical.fingerprint:

@@ -78,7 +78,8 @@ def test_the_summary_and_the_model_do_not_both_say_the_sources_disagree(
     first = real_engine.ask(PMF, backend="extractive")
     leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
     scripted.enqueue(
-        f"The sources disagree. The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]."
+        "The sources disagree. "
+        f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]."
     )
     a = real_engine.ask(PMF, backend="scripted")
     assert a.answer.count("The sources disagree.") == 1, a.answer
