@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Mode = Literal["hybrid", "dense", "bm25"]
+
+
+def parse_date(value: str | None, *, end: bool) -> dt.date | None:
+    """YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first (or, with `end`, last) day."""
+    if value is None or not str(value).strip():
+        return None
+    v = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}", v):
+            return dt.date(int(v), 12, 31) if end else dt.date(int(v), 1, 1)
+        if re.fullmatch(r"\d{4}-\d{2}", v):
+            first = dt.date.fromisoformat(v + "-01")
+            if not end:
+                return first
+            nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return nxt - dt.timedelta(days=1)
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        pass
+    raise ValueError(f"must be a date like 2020-01-03, 2020-01 or 2020, not {value!r}")
 
 
 @dataclass(frozen=True)

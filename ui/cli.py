@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rag.errors import IndexingError, RagError
 from rag.settings import Settings
-from rag.types import Filters, Mode
+from rag.types import Filters, Mode, parse_date
 
 app = typer.Typer(
     help="Cited question answering over news articles.",
@@ -53,21 +53,10 @@ def _engine(collection_suffix: str = "") -> Any:
 
 def _date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
     """Accept YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first or last day."""
-    if value is None:
-        return None
-    v = value.strip()
     try:
-        if len(v) == 4 and v.isdigit():
-            return dt.date(int(v), 12, 31) if end_of_period else dt.date(int(v), 1, 1)
-        if len(v) == 7:
-            first = dt.date.fromisoformat(v + "-01")
-            if not end_of_period:
-                return first
-            nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            return nxt - dt.timedelta(days=1)
-        return dt.date.fromisoformat(v)
-    except ValueError:
-        fail(f"{name} must be a date like 2020-01-03, 2020-01 or 2020, not {value!r}", 2)
+        return parse_date(value, end=end_of_period)
+    except ValueError as e:
+        fail(f"{name} {e}", 2)
 
 
 class _Bars:
