@@ -45,6 +45,7 @@ clean:
 
 bench: install
 	$(BIN)/python benchmarks/foundation.py
+	$(BIN)/python benchmarks/answers.py
 
 # The evaluation (docs/eval/README.md): the embedded default (local LLM; tens of minutes on 2 cores)
 # and the extractive backend, each with retrieval in every mode. Articles go to the collection
