@@ -85,6 +85,21 @@ def test_the_summary_and_the_model_do_not_both_say_the_sources_disagree(
     assert a.answer.count("The sources disagree.") == 1, a.answer
 
 
+def test_a_copied_the_sources_disagree_is_dropped_when_nothing_conflicts(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = "Who is Hadi al-Ameri?"
+    first = real_engine.ask(q, backend="extractive")
+    assert not first.conflicts
+    n = next(c.n for c in first.citations if c.doc_id.startswith("003"))
+    scripted.enqueue(f"The sources disagree. Hadi Ameri is the head of the Badr Organization [{n}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer == f"Hadi Ameri is the head of the Badr Organization [{n}].", a.answer
+    assert "\nQuestion: Who is Hadi al-Ameri?\nAnswer in one to three sentences." in str(
+        scripted.prompts[-1][-1].content
+    )
+
+
 def test_model_saying_it_does_not_know_abstains(real_engine: Engine, scripted: ScriptedLLM) -> None:
     scripted.enqueue("I don't know.")
     a = real_engine.ask("Who commands the Badr Organization?", backend="scripted")
