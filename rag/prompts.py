@@ -53,7 +53,7 @@ def passage_block(passages: Sequence[Passage]) -> str:
 
 
 # Repeated after every question: a small model follows the last instruction it read far better
-# than the system prompt (Qwen2.5-Coder-1.5B cited nothing without it on "Who is Hadi al-Ameri?").
+# than the system prompt (Qwen2.5-Coder-1.5B wrote uncited answers without it; docs/benchmarks/answers.md).
 ANSWER_INSTRUCTION = (
     "Answer in one to three sentences. End each sentence with the number of its passage, like [1]."
 )
