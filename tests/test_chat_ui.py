@@ -284,6 +284,15 @@ def test_evidence_block_lists_each_source_with_quotes_and_sides() -> None:
     assert "says: stay" in text and "says: leave" in text
 
 
+def test_evidence_is_open_while_streaming_and_folded_under_the_verified_answer() -> None:
+    a = _answer()
+    spans = render.spans_for(a)
+    streaming = render.streaming_html(render.evidence_html(a.evidence, a.conflicts, spans), "Some [1]", spans)
+    assert '<details class="nr-evidence" open>' in streaming and "nr-cursor" in streaming
+    final = render.answer_html(a)
+    assert '<details class="nr-evidence">' in final and "nr-cursor" not in final
+
+
 def test_dates_and_filters() -> None:
     assert parse_date("2020", "since") is not None and str(parse_date("2020", "x", True)) == "2020-12-31"
     assert str(parse_date("2020-02", "x", True)) == "2020-02-29"

@@ -21,7 +21,7 @@ from index.errors import IndexingError
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.settings import Settings
-from rag.types import Answer, AnswerEvent, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
@@ -121,7 +121,6 @@ class ChatSession:
 
     conversation: Conversation = field(default_factory=Conversation)
     messages: list[dict[str, str]] = field(default_factory=list)
-    last: Answer | None = None
 
 
 def parse_date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
@@ -255,7 +254,6 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                 elif isinstance(event, AnswerEvent):
                     answer = event.answer
                     session.conversation.turns.append(answer)
-                    session.last = answer
                     chat = show(render.answer_html(answer), keep=True)[0]
                     yield (
                         chat,
@@ -285,7 +283,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     chatbot = gr.Chatbot(
                         label="Conversation",
                         elem_id="nr-chat",
-                        height=560,
+                        height=620,
                         latex_delimiters=[],
                         buttons=[],
                         feedback_options=None,

@@ -205,8 +205,10 @@ def answer_html(answer: Answer) -> str:
         )
         + "</div>"
     )
-    notes = "".join(f'<div class="nr-note">ⓘ {esc(n)}</div>' for n in answer.notes)
-    evidence = evidence_html(answer.evidence, answer.conflicts, spans)
+    notes = "".join(f'<div class="nr-note">Note: {esc(n)}</div>' for n in answer.notes)
+    # Shown open while the answer streams; folded under the verified answer (the sources panel
+    # and the conflict block keep every side on the screen).
+    evidence = evidence_html(answer.evidence, answer.conflicts, spans, open_=False)
     if answer.abstained:
         related = "".join(
             f"<li>{chip(p.n, spans.get(p.n))} {esc(source_label(p.outlet, p.date))} — "
