@@ -77,7 +77,8 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.platform()}. Embedded default (MiniLM-L6 int8 ONNX, persistent Chroma, bm25s).",
-        f"Run: `make bench`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Run: `make bench`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine slows every figure).",
         "",
         "| step | result |",
         "| --- | --- |",
