@@ -85,7 +85,9 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     if git.get("commit"):
         dirty = f", {len(git['changed'])} uncommitted change(s)" if git.get("changed") else ""
-        lines.append(f"- Code: commit `{git['commit'][:12]}`{dirty}")
+        lines.append(f"- Code: commit `{git['commit'][:12]}`{dirty} (at the start of the run)")
+    if meta.get("note"):
+        lines.append(f"- Note: {meta['note']}")
     lines += [
         "- Every number is recomputable from `results.json`; definitions: [docs/eval/README.md]"
         "(../README.md) and `eval/metrics.py`.",

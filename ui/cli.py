@@ -284,6 +284,7 @@ def eval_cmd(
         fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
     path = questions or runner.DEFAULT_QUESTIONS
     started = time.perf_counter()
+    git = report.git_state(Path(__file__).resolve().parent.parent)  # the code the run imports
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description:>28}"),
@@ -315,7 +316,7 @@ def eval_cmd(
         fail(str(e))
     results["meta"]["seconds_total"] = round(time.perf_counter() - started, 1)
     results["meta"]["machine"] = report.machine()
-    results["meta"]["git"] = report.git_state(Path(__file__).resolve().parent.parent)
+    results["meta"]["git"] = git
     files = report.write(results, out_dir)
     if write_baseline:
         base = runner.baseline_from(results["summary"])
