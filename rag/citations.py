@@ -19,6 +19,7 @@ from rag.types import Claim, Passage, Quote
 
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _CITES_AFTER_END = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+_ONLY_CITES = re.compile(r"(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+[.!?]*")
 _ABBREV = re.compile(
     r"\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Col|Gen|Lt|Capt|Sen|Rep|St|U\.S|U\.N|U\.K|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.$"
 )
@@ -59,6 +60,14 @@ def split_sentences(text: str) -> list[str]:
     tail = text[start:].strip()
     if tail:
         out.append(tail)
+    # Citations left alone after a quotation that ends in "?”" belong to the sentence before them.
+    merged: list[str] = []
+    for piece in out:
+        if merged and _ONLY_CITES.fullmatch(piece):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    out = merged
     # Line breaks (lists, paragraphs) also end sentences.
     return [s.strip(" -*•\t") for part in out for s in part.split("\n") if s.strip(" -*•\t")]
 
@@ -94,12 +103,17 @@ def _best_window(claim_stems: set[str], p: Passage) -> Quote | None:
     return best[2] if best else None
 
 
-def check(claim: str, texts: Iterable[str], window: str) -> list[str]:
-    """What is wrong with `claim` given the cited passage texts and the best-matching window."""
+def check(claim: str, texts: Iterable[str], window: str, heading: str = "") -> list[str]:
+    """What is wrong with `claim` given the cited passage texts and the best-matching window.
+
+    `heading` (outlet and date) may be named by the claim without counting against its coverage.
+    """
     problems = []
     passage_text = " ".join(texts)
     claim_stems = content_stems(claim)
-    cov = coverage(claim_stems, content_stems(window))
+    if not claim_stems and not numbers(claim):
+        return ["it states nothing"]
+    cov = coverage(claim_stems, content_stems(window) | content_stems(heading))
     if cov < MIN_COVERAGE:
         problems.append(f"only {cov:.0%} of its words are in the cited text")
     missing_numbers = sorted(numbers(claim) - numbers_with_words(passage_text))
@@ -117,12 +131,16 @@ def check(claim: str, texts: Iterable[str], window: str) -> list[str]:
 
 def _texts(p: Passage) -> list[str]:
     # A claim may name the outlet and date the prompt put in the passage's heading.
-    return [p.text, p.title, p.outlet or "", p.date or ""]
+    return [p.text, p.title, _heading(p)]
+
+
+def _heading(p: Passage) -> str:
+    return f"{p.outlet or ''} {p.date or ''}"
 
 
 def support(claim: str, p: Passage) -> Support:
     window = _best_window(content_stems(claim), p)
-    problems = check(claim, _texts(p), window.text if window else "")
+    problems = check(claim, _texts(p), window.text if window else "", _heading(p))
     return Support(p.n, not problems, window, tuple(problems))
 
 
@@ -142,7 +160,8 @@ def verify(sentence: str, passages: Sequence[Passage]) -> tuple[Claim, list[Supp
     if not ok and len(supports) > 1:
         # Together: a sentence may join facts from two passages.
         texts = [t for n in valid for t in _texts(by_n[n])]
-        joint = check(text, texts, " ".join(s.quote.text for s in supports if s.quote))
+        headings = " ".join(_heading(by_n[n]) for n in valid)
+        joint = check(text, texts, " ".join(s.quote.text for s in supports if s.quote), headings)
         ok = not joint
         if ok:
             supports = [Support(s.n, True, s.quote, ()) for s in supports]

@@ -143,3 +143,26 @@ def test_helpers() -> None:
     assert says_dont_know("I don't know.")
     assert says_dont_know("The passages do not say.")
     assert not says_dont_know("They knew the way [1].")
+
+
+def test_a_citation_after_a_question_mark_quote_stays_with_its_sentence() -> None:
+    text = "Daily Planet (2020-01-03) reports: “Do they want the Americans to go home?” [3]."
+    assert split_sentences(text) == [text.replace("” [3].", "” [3].")]
+    claim, _ = verify("[3].", PASSAGES)
+    assert not claim.supported and "it states nothing" in claim.problems
+
+
+def test_a_verbatim_quote_with_a_long_outlet_name_is_supported() -> None:
+    long_outlet = passage(
+        2,
+        "003",
+        "Experts estimated there are about 40 militias with some 80,000 active members.",
+        outlet="Baghdadpost citing the Los Angeles Times",
+        date="2016-12-19",
+    )
+    claim, _ = verify(
+        "Baghdadpost citing the Los Angeles Times (2016-12-19) reports: “Experts estimated there are "
+        "about 40 militias with some 80,000 active members” [2].",
+        [long_outlet],
+    )
+    assert claim.supported, claim.problems
