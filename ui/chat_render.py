@@ -247,8 +247,9 @@ def streaming_html(evidence_block: str, text: str, spans: dict[int, Span]) -> st
     """While the answer streams: the evidence, then the raw tokens so far (not yet verified)."""
     body = (
         f'<div class="nr-answer nr-streaming"><p>{with_chips(one_line(text), spans)}'
-        f'<span class="nr-cursor">▍</span></p><div class="nr-meta">generating… '
-        f"(citations are checked when the answer is complete)</div></div>"
+        f'<span class="nr-cursor">▍</span></p><div class="nr-meta">unverified draft, generating… '
+        f"(when it is complete, every sentence is checked against its sources and the ones they "
+        f"do not back are removed)</div></div>"
     )
     return f'<div class="nr-turn">{evidence_block}{body}</div>'
 
