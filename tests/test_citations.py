@@ -149,7 +149,7 @@ def test_a_citation_after_a_question_mark_quote_stays_with_its_sentence() -> Non
     text = "Daily Planet (2020-01-03) reports: “Do they want the Americans to go home?” [3]."
     assert split_sentences(text) == [text.replace("” [3].", "” [3].")]
     claim, _ = verify("[3].", PASSAGES)
-    assert not claim.supported and "it states nothing" in claim.problems
+    assert not claim.supported and "it states nothing beyond naming the source" in claim.problems
 
 
 def test_a_verbatim_quote_with_a_long_outlet_name_is_supported() -> None:
@@ -166,3 +166,16 @@ def test_a_verbatim_quote_with_a_long_outlet_name_is_supported() -> None:
         [long_outlet],
     )
     assert claim.supported, claim.problems
+
+
+def test_naming_a_long_outlet_does_not_carry_an_invented_claim() -> None:
+    long_outlet = passage(
+        2,
+        "003",
+        "Experts estimated there are about 40 militias.",
+        outlet="Baghdadpost citing the Los Angeles Times",
+    )
+    claim, _ = verify(
+        "Baghdadpost citing the Los Angeles Times reports that troops departed [2].", [long_outlet]
+    )
+    assert not claim.supported
