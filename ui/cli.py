@@ -38,16 +38,21 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _engine(collection_suffix: str = "") -> Any:
-    from rag.wiring import build_engine
-
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a bad value is one line naming the variable."""
     try:
-        settings = Settings()
-        if collection_suffix:  # a separate collection (rag eval), so the user's index is untouched
-            settings = Settings(collection=settings.collection + collection_suffix)
+        return Settings(**overrides)
     except ValidationError as e:
         first = e.errors()[0]
         fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+
+
+def _engine(collection_suffix: str = "") -> Any:
+    from rag.wiring import build_engine
+
+    settings = _settings()
+    if collection_suffix:  # a separate collection (rag eval), so the user's index is untouched
+        settings = _settings(collection=settings.collection + collection_suffix)
     return build_engine(settings)
 
 
@@ -345,11 +350,7 @@ def prepare_cmd() -> None:
 
     from rag import backends
 
-    try:
-        settings = Settings()
-    except ValidationError as e:
-        first = e.errors()[0]
-        fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+    settings = _settings()
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err
     )
@@ -385,11 +386,7 @@ def serve_cmd(
     from rag.wiring import build_engine
     from ui.server import check_bind, create_app
 
-    try:
-        settings = Settings()
-    except ValidationError as e:
-        first = e.errors()[0]
-        fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
+    settings = _settings()
     try:
         check_bind(host, settings)
         engine = build_engine(settings)
