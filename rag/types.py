@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Mode = Literal["hybrid", "dense", "bm25"]
+# Answer backends (`typing.get_args(Backend)` lists them): local: llama.cpp on the packaged model;
+# openai: any OpenAI-compatible server; extractive: no LLM, quotes the best sentences.
+Backend = Literal["local", "openai", "extractive"]
 
 
 def parse_date(value: str | None, *, end: bool) -> dt.date | None:

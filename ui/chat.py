@@ -17,7 +17,6 @@ from typing import Any
 
 import gradio as gr
 
-from index.errors import IndexingError
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.settings import Settings
@@ -162,7 +161,7 @@ def error_message(e: Exception, backend: str) -> str:
         )
     if isinstance(e, ModelError):
         return f"The {backend} model cannot be loaded: {e}. Pick another backend in Settings."
-    if isinstance(e, (RagError, IndexingError)):
+    if isinstance(e, RagError):
         return str(e)
     return f"Something went wrong while answering ({type(e).__name__}); the server log has the details."
 
@@ -263,7 +262,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                         "",
                     )
         except Exception as e:  # every failure becomes a message in the chat
-            if not isinstance(e, (RagError, IndexingError)):
+            if not isinstance(e, RagError):
                 log.exception("answering %r failed", question)
             yield show(render.error_html(error_message(e, backend), evidence_block), keep=True)
 

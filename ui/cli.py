@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rag.errors import IndexingError, RagError
+from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Filters, Mode, parse_date
 
@@ -108,15 +108,12 @@ def ingest_cmd(
 ) -> None:
     """Clean, chunk, embed and index articles; unchanged files cost nothing."""
     targets = paths or [Path("seeds")]
+    engine = _engine()
+    bars = _Bars(transient=as_json)
     try:
-        engine = _engine()
-        bars = _Bars(transient=as_json)
-        try:
-            report = engine.ingest(targets, prune=prune, progress=bars)
-        finally:
-            bars.stop()
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+        report = engine.ingest(targets, prune=prune, progress=bars)
+    finally:
+        bars.stop()
     for skipped in report.skipped:
         err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
     if as_json:
@@ -153,10 +150,7 @@ def search_cmd(
     if filters.since and filters.until and filters.since > filters.until:
         fail("--since is after --until", 2)
     search_mode: Mode = mode  # type: ignore[assignment]
-    try:
-        passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
     if as_json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         return
@@ -194,22 +188,18 @@ def ask_cmd(
     if backend is not None and backend not in ("local", "openai", "extractive"):
         fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
     filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
-    try:
-        events = _engine().ask_stream(question, backend=backend, k=k, filters=filters)
-        answer = None
-        streamed = False
-        for event in events:
-            if isinstance(event, PassagesEvent) and not as_json:
-                _print_evidence(event)
-            elif isinstance(event, TokenEvent) and not as_json and sys.stdout.isatty():
-                if not streamed:
-                    out.print("[dim]generating…[/]")
-                streamed = True
-                print(event.text, end="", flush=True)
-            elif isinstance(event, AnswerEvent):
-                answer = event.answer
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    answer = None
+    streamed = False
+    for event in _engine().ask_stream(question, backend=backend, k=k, filters=filters):
+        if isinstance(event, PassagesEvent) and not as_json:
+            _print_evidence(event)
+        elif isinstance(event, TokenEvent) and not as_json and sys.stdout.isatty():
+            if not streamed:
+                out.print("[dim]generating…[/]")
+            streamed = True
+            print(event.text, end="", flush=True)
+        elif isinstance(event, AnswerEvent):
+            answer = event.answer
     assert answer is not None
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -310,15 +300,12 @@ def eval_cmd(
         def advance(self) -> None:
             progress.advance(self.task)
 
-    try:
-        engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
-        with progress:
-            bar = Bar()
-            bar.phase("indexing the articles", 1)
-            qset = runner.prepare(engine, path)
-            results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
+    with progress:
+        bar = Bar()
+        bar.phase("indexing the articles", 1)
+        qset = runner.prepare(engine, path)
+        results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
     results["meta"]["seconds_total"] = round(time.perf_counter() - started, 1)
     results["meta"]["machine"] = report.machine()
     results["meta"]["git"] = git
@@ -363,8 +350,6 @@ def prepare_cmd() -> None:
 
     try:
         path = backends.local_model(settings, progress)
-    except RagError as e:
-        fail(str(e))
     finally:
         bar.stop()
     out.print(f"{settings.local_model}: {path} (sha256 verified)", highlight=False)
@@ -389,11 +374,9 @@ def serve_cmd(
     settings = _settings()
     try:
         check_bind(host, settings)
-        engine = build_engine(settings)
     except ValueError as e:
         fail(str(e))
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    engine = build_engine(settings)
     if not engine.lexical.records:
         err.print(
             "[yellow]nothing is indexed yet:[/] run `rag ingest` (answers will say so)", highlight=False
@@ -404,8 +387,12 @@ def serve_cmd(
 
 
 def main() -> None:
+    """The `rag` entry point: an error a person can fix is one line on stderr and exit code 1."""
     try:
         app()
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
