@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.types import Backend
+
 
 class Settings(BaseSettings):
     """Everything configurable. Build one with `Settings()` in an entry point and pass it down."""
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Candidates taken from each retriever before fusion.")
 
     # Answering (grounded-answers issue).
-    llm_backend: Literal["local", "openai", "extractive"] = Field(
+    llm_backend: Backend = Field(
         "local",
         description="local: llama.cpp on the packaged GGUF; openai: any OpenAI-compatible server; "
         "extractive: no LLM, quotes the best sentences.",

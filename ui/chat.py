@@ -8,25 +8,22 @@ for the article and shows it with the quoted span highlighted and scrolled into 
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import gradio as gr
 
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.settings import Settings
-from rag.types import AnswerEvent, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, Backend, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("local", "openai", "extractive")
 EXAMPLES = [
     "Did PMF leaders want US troops to stay?",
     "Who leads the Popular Mobilization Forces?",
@@ -122,32 +119,9 @@ class ChatSession:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
-def parse_date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
-    """YYYY-MM-DD, YYYY-MM or YYYY (a partial date means its first or, for `until`, last day)."""
-    v = (value or "").strip()
-    if not v:
-        return None
-    try:
-        if len(v) == 4 and v.isdigit():
-            return dt.date(int(v), 12, 31) if end_of_period else dt.date(int(v), 1, 1)
-        if len(v) == 7:
-            year, month = int(v[:4]), int(v[5:7])
-            day = calendar.monthrange(year, month)[1] if end_of_period else 1
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(v)
-    except ValueError:
-        raise BadRequest(f"{name} must be YYYY, YYYY-MM or YYYY-MM-DD, not {v!r}") from None
-
-
 def filters_from(outlet: str | None, since: str | None, until: str | None) -> Filters | None:
-    f = Filters(
-        outlet=(outlet or "").strip() or None,
-        since=parse_date(since, "since"),
-        until=parse_date(until, "until", end_of_period=True),
-    )
-    if f.since and f.until and f.since > f.until:
-        raise BadRequest("'since' is after 'until'")
-    return f or None
+    """The Settings fields as `Filters` (None when all are blank); BadRequest for a bad date or range."""
+    return Filters.parse(outlet, since, until) or None
 
 
 def error_message(e: Exception, backend: str) -> str:
@@ -224,7 +198,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
             )
             yield show(render.error_html(message), keep=True)
             return
-        backend = backend if backend in BACKENDS else settings.llm_backend
+        backend = backend if backend in get_args(Backend) else settings.llm_backend
         evidence_block = ""
         try:
             filters = filters_from(outlet, since, until)
@@ -305,7 +279,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (k)")
                         backend = gr.Radio(
-                            list(BACKENDS),
+                            list(get_args(Backend)),
                             value=settings.llm_backend,
                             label="Answer backend",
                             info="local: the embedded LLM; openai: the configured server; "

@@ -6,21 +6,20 @@ Errors a person can fix print one line to stderr and exit with code 1 (2 for usa
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import textwrap
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, get_args
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from rag.errors import RagError
+from rag.errors import BadRequest, RagError
 from rag.settings import Settings
-from rag.types import Filters, Mode, parse_date
+from rag.types import Backend, Filters, Mode
 
 app = typer.Typer(
     help="Cited question answering over news articles.",
@@ -56,12 +55,18 @@ def _engine(collection_suffix: str = "") -> Any:
     return build_engine(settings)
 
 
-def _date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
-    """Accept YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first or last day."""
+def _filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
+    """--outlet, --since, --until as `Filters`; a bad date or range is a usage error."""
     try:
-        return parse_date(value, end=end_of_period)
-    except ValueError as e:
-        fail(f"{name} {e}", 2)
+        return Filters.parse(outlet, since, until, label="--")
+    except BadRequest as e:
+        fail(str(e), 2)
+
+
+def _one_of(option: str, value: str | None, choices: tuple[str, ...]) -> None:
+    """A usage error unless `value` is None or one of `choices`."""
+    if value is not None and value not in choices:
+        fail(f"{option} must be {', '.join(choices[:-1])} or {choices[-1]}, not {value!r}", 2)
 
 
 class _Bars:
@@ -71,7 +76,7 @@ class _Bars:
     def __init__(self, transient: bool) -> None:
         self._transient = transient
         self._p: Progress | None = None
-        self._docs = self._chunks = 0
+        self._docs = self._chunks = TaskID(0)
 
     def start(self, documents: int, chunks: int) -> None:
         self._p = Progress(
@@ -144,11 +149,8 @@ def search_cmd(
     """Hybrid (dense + BM25) search over the indexed articles."""
     if not question.strip():
         fail("the question is empty", 2)
-    if mode not in ("hybrid", "dense", "bm25"):
-        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
-    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
-    if filters.since and filters.until and filters.since > filters.until:
-        fail("--since is after --until", 2)
+    _one_of("--mode", mode, get_args(Mode))
+    filters = _filters(outlet, since, until)
     search_mode: Mode = mode  # type: ignore[assignment]
     passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
     if as_json:
@@ -185,9 +187,8 @@ def ask_cmd(
 
     if not question.strip():
         fail("the question is empty", 2)
-    if backend is not None and backend not in ("local", "openai", "extractive"):
-        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
-    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
+    _one_of("--backend", backend, get_args(Backend))
+    filters = _filters(outlet, since, until)
     answer = None
     streamed = False
     for event in _engine().ask_stream(question, backend=backend, k=k, filters=filters):
@@ -273,10 +274,8 @@ def eval_cmd(
 
     from eval import report, runner
 
-    if backend not in ("local", "openai", "extractive"):
-        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
-    if mode not in ("hybrid", "dense", "bm25"):
-        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
+    _one_of("--backend", backend, get_args(Backend))
+    _one_of("--mode", mode, get_args(Mode))
     path = questions or runner.DEFAULT_QUESTIONS
     started = time.perf_counter()
     git = report.git_state(Path(__file__).resolve().parent.parent)  # the code the run imports

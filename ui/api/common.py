@@ -3,19 +3,18 @@ models used by more than one router, and server-sent events."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from rag.conversation import PriorTurn
 from rag.settings import Settings
-from rag.types import Filters, parse_date
+from rag.types import Filters
 from rag.wiring import Engine
 from ui.api.errors import ApiError
 
@@ -54,23 +53,12 @@ class FiltersIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     outlet: str | None = Field(None, max_length=200)
-    since: dt.date | None = Field(None, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
-    until: dt.date | None = Field(None, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _since(cls, v: Any) -> dt.date | None:
-        return v if isinstance(v, dt.date) else parse_date(v, end=False)
-
-    @field_validator("until", mode="before")
-    @classmethod
-    def _until(cls, v: Any) -> dt.date | None:
-        return v if isinstance(v, dt.date) else parse_date(v, end=True)
+    since: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
+    until: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
 
     def to_filters(self) -> Filters:
-        if self.since and self.until and self.since > self.until:
-            raise ApiError(422, "filters.since is after filters.until")
-        return Filters(outlet=self.outlet or None, since=self.since, until=self.until)
+        """The core's `Filters` (a BadRequest, hence 422, for a bad date or range)."""
+        return Filters.parse(self.outlet, self.since, self.until, label="filters.")
 
 
 class PassageRef(BaseModel):

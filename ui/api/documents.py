@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from rag.types import DocumentInfo, Mode
+from rag.types import DocumentInfo, Filters, Mode
 from rag.wiring import DOC_ID
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, question_of
+from ui.api.common import EngineDep, SettingsDep, question_of
 from ui.api.errors import ApiError
 
 router = APIRouter(tags=["documents"])
@@ -50,10 +50,7 @@ def search(
     until: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
 ) -> dict[str, Any]:
     """Hybrid (dense + BM25) search: passages with offsets into the original files."""
-    try:
-        f = FiltersIn(outlet=outlet, since=since, until=until).to_filters()  # type: ignore[arg-type]
-    except ValidationError as e:
-        raise ApiError(422, "; ".join(f"{x['loc'][0]}: {x['msg']}" for x in e.errors())) from None
+    f = Filters.parse(outlet, since, until)
     passages = engine.search(question_of(q, settings), k=k, filters=f, mode=mode)
     return {"passages": [p.to_dict() for p in passages]}
 
