@@ -1,7 +1,8 @@
-"""The `rag` command line: ingest articles, search them.
+"""The `rag` command line: ingest, search, ask, eval, prepare (the local model) and serve.
 
 Settings are read here, once, from the environment; the engine is built here and handed down.
-Errors a person can fix print one line to stderr and exit with code 1 (2 for usage errors).
+Errors a person can fix (`RagError`, caught once in `main`) print one line to stderr and exit with
+code 1 (2 for usage errors).
 """
 
 from __future__ import annotations
@@ -362,9 +363,6 @@ def serve_cmd(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
 ) -> None:
     """Serve the chat at /, the HTTP API under /v1/ (OpenAI-compatible too) and its docs at /docs."""
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import uvicorn
 
     from rag.wiring import build_engine

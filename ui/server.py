@@ -58,6 +58,7 @@ def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAP
 
 def mount_chat(app: FastAPI, engine: Engine, settings: Settings) -> None:
     """The Gradio chat at `/`; with a key it is behind it too (any user name, the key as password)."""
+    # The one place the product turns off Gradio's usage reporting: before gradio is imported.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 

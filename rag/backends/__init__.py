@@ -79,7 +79,7 @@ def llm(settings: Settings, backend: str) -> LLM | None:
                 )
             return OpenAIChatLLM(
                 base_url=settings.openai_base_url,
-                api_key=settings.openai_api_key,
+                api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 model=settings.openai_model,
                 timeout=settings.openai_timeout,
                 max_retries=settings.openai_max_retries,
