@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, get_args
 
@@ -269,10 +271,6 @@ def eval_cmd(
     ] = False,
 ) -> None:
     """Evaluate retrieval (every mode) and answers (one backend) on a question set; write a report."""
-    import time
-
-    from rich.progress import SpinnerColumn
-
     from eval import report, runner
 
     _one_of("--backend", backend, get_args(Backend))
@@ -280,29 +278,8 @@ def eval_cmd(
     path = questions or runner.DEFAULT_QUESTIONS
     started = time.perf_counter()
     git = report.git_state(Path(__file__).resolve().parent.parent)  # the code the run imports
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description:>28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    )
-
-    class Bar:
-        task: Any = None
-
-        def phase(self, name: str, total: int) -> None:
-            if self.task is not None:
-                progress.update(self.task, completed=progress.tasks[self.task].total)
-            self.task = progress.add_task(name, total=total)
-
-        def advance(self) -> None:
-            progress.advance(self.task)
-
     engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
-    with progress:
-        bar = Bar()
+    with _Phases() as bar:
         bar.phase("indexing the articles", 1)
         qset = runner.prepare(engine, path)
         results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
@@ -314,9 +291,48 @@ def eval_cmd(
         base = runner.baseline_from(results["summary"])
         runner.BASELINE.write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
         files.append(runner.BASELINE)
+    _print_eval_summary(results, backend, k, runner.MODES)
+    for f in files:
+        out.print(f"wrote {f}", highlight=False)
+
+
+class _Phases:
+    """One rich progress bar per phase of an evaluation (the runner's `reporter`)."""
+
+    def __init__(self) -> None:
+        from rich.progress import SpinnerColumn
+
+        self._p = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:>28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _Phases:
+        self._p.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._p.stop()
+
+    def phase(self, name: str, total: int) -> None:
+        if self._task is not None:
+            self._p.update(self._task, completed=self._p.tasks[self._task].total)
+        self._task = self._p.add_task(name, total=total)
+
+    def advance(self) -> None:
+        if self._task is not None:
+            self._p.advance(self._task)
+
+
+def _print_eval_summary(results: dict[str, Any], backend: str, k: int, modes: Sequence[str]) -> None:
     s = results["summary"]
     a = s["answers"]
-    for mo in runner.MODES:
+    for mo in modes:
         r = s["retrieval"][mo]
         out.print(f"{mo:>7}: doc hit@{k} {r['doc_hit']:.3f}  MRR {r['mrr']:.3f}", highlight=False)
     cp = a["citations"]["verifier"]["generated"]["precision"]
@@ -326,8 +342,6 @@ def eval_cmd(
         f"{cp if cp is None else round(cp, 3)}, {results['meta']['seconds_total']:.0f} s",
         highlight=False,
     )
-    for f in files:
-        out.print(f"wrote {f}", highlight=False)
 
 
 @app.command("prepare")
