@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -13,12 +14,13 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM
 
-from index.load import discover
+from index.load import KINDS, discover
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.answer import Answerer, Conversation
-from rag.errors import BadRequest, NotFound
+from rag.conversation import PriorTurn, conversation_from_turns
+from rag.errors import BadRequest, ConfigError, Conflict, NotFound
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
@@ -26,6 +28,8 @@ from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filter
 
 # Sentence vectors kept by an engine (384 floats each: about 60 MB at most).
 SENTENCE_CACHE = 40_000
+# A document id: also a file name under RAG_DATA_DIR/uploads/, so no dots, slashes or spaces.
+DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
 @dataclass
@@ -42,6 +46,8 @@ class Engine:
     llms: dict[str, LLM | None] = field(default_factory=dict)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Uploads check ids, replace files and ingest as one step.
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -70,6 +76,47 @@ class Engine:
             progress=progress,
         )
         return report
+
+    def add_document(
+        self, text: str, *, doc_id: str | None = None, filename: str | None = None
+    ) -> tuple[DocumentInfo, IngestReport]:
+        """Save one article under RAG_DATA_DIR/uploads/ and index it; the same id again replaces it.
+
+        The filename's suffix picks the format (.txt by default); the id defaults to the filename's
+        stem, else a hash of the text. Raises BadRequest (an unsupported suffix, a bad id, no article
+        text after cleaning) and Conflict (the id belongs to a file outside uploads/).
+        """
+        name = Path(filename or "").name
+        suffix = Path(name).suffix.lower() or ".txt"
+        if suffix not in KINDS:
+            raise BadRequest(f"filename must end in one of {', '.join(KINDS)}, not {suffix!r}")
+        doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        if not re.fullmatch(DOC_ID, doc_id):
+            raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
+        uploads = self.settings.data_dir / "uploads"
+        target = uploads / f"{doc_id}{suffix}"
+        with self._ingest_lock:
+            known = {d.doc_id: d for d in self.documents()}
+            if doc_id in known and Path(known[doc_id].path).resolve().parent != uploads.resolve():
+                owner = Path(known[doc_id].path).name
+                raise Conflict(f"document id {doc_id!r} belongs to {owner}; choose another id")
+            uploads.mkdir(parents=True, exist_ok=True)
+            for old in uploads.glob(f"{doc_id}.*"):
+                if old != target and old.suffix.lower() in KINDS:
+                    old.unlink()
+            target.write_bytes(text.encode("utf-8"))
+            report = self.ingest([target])
+            if report.skipped:
+                target.unlink(missing_ok=True)
+                raise BadRequest("no article text is left after cleaning (page furniture only?)")
+        return next(d for d in self.documents() if d.doc_id == doc_id), report
+
+    def conversation(
+        self, turns: Sequence[PriorTurn], *, k: int | None = None, filters: Filters | None = None
+    ) -> Conversation | None:
+        """A conversation from turns a client sent back; turns without passages are re-retrieved
+        (with this request's k and filters), so each passage gets the number it had."""
+        return conversation_from_turns(turns, lambda q: self.search(q, k=k, filters=filters))
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of each sentence to the question (vectors are unit length).
@@ -173,7 +220,11 @@ class Engine:
 def build_engine(settings: Settings, *, embedder: BaseEmbedding | None = None, chroma: Any = None) -> Engine:
     """Build the engine from settings; tests may pass a fake embedder or their own Chroma client."""
     embed = embedder if embedder is not None else backends.embedder(settings)
-    client = chroma if chroma is not None else backends.chroma_client(settings)
-    dims = len(embed.get_query_embedding("dimension probe"))
-    store = VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
-    return Engine(settings, store, embed, sync_lexical(store, settings.lexical_dir))
+    try:
+        client = chroma if chroma is not None else backends.chroma_client(settings)
+        dims = len(embed.get_query_embedding("dimension probe"))
+        store = VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
+        lexical = sync_lexical(store, settings.lexical_dir)
+    except OSError as e:  # a data dir that cannot be created, read or written
+        raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
+    return Engine(settings, store, embed, lexical)

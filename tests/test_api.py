@@ -418,8 +418,9 @@ def test_core_errors_map_to_status_codes(
     assert_error(c.delete("/v1/documents"), 405)
     r = c.post(
         "/v1/answer", json={"question": PMF, "backend": "openai"}
-    )  # not configured: the core says how to fix it
-    assert_error(r, 400, "RAG_OPENAI_BASE_URL")
+    )  # not configured: the operator's to fix (not a 400), and the core says how
+    e = assert_error(r, 503, "RAG_OPENAI_BASE_URL")
+    assert e["type"] == "configuration_error"
 
 
 def test_cors_is_closed_by_default_and_opens_to_configured_origins(
