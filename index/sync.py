@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunk import CHUNKER_VERSION, chunk
+from index.embed import Embedder
 from index.load import load
 from index.store import (
     ChunkRecord,
@@ -193,7 +193,7 @@ class _Writer:
         self._progress.advance(documents=len(held))
 
 
-def _embed_all(plans: Sequence[_Plan], embedder: BaseEmbedding, writer: _Writer, progress: Progress) -> int:
+def _embed_all(plans: Sequence[_Plan], embedder: Embedder, writer: _Writer, progress: Progress) -> int:
     """Embed every new chunk in full batches across documents; hand each finished document on."""
     batch = max(1, int(embedder.embed_batch_size))
     queue = [(p, r.text) for p in plans for r in p.new]
@@ -217,7 +217,7 @@ def ingest(
     files: Sequence[Path],
     *,
     store: VectorStore,
-    embedder: BaseEmbedding,
+    embedder: Embedder,
     lexical_dir: Path,
     prune: bool = False,
     chunking: ChunkingOptions = ChunkingOptions(),
