@@ -29,9 +29,9 @@ from index.store import (
     DocState,
     LexicalIndex,
     VectorStore,
+    fingerprint,
     rebuild_lexical,
     record_key,
-    sync_lexical,
 )
 
 
@@ -213,6 +213,37 @@ def _embed_all(plans: Sequence[_Plan], embedder: Embedder, writer: _Writer, prog
     return len(queue)
 
 
+def _lexical_after(
+    store: VectorStore,
+    folder: Path,
+    states: dict[str, DocState],
+    plans: Sequence[_Plan],
+    gone: Sequence[str],
+    expected: dict[str, set[str]],
+) -> LexicalIndex:
+    """The lexical index for what the store now holds.
+
+    Built from the saved one plus this run's records when the saved one matched the store before
+    the run (reading every chunk back from Chroma is what costs at 100k chunks), else from Chroma.
+    """
+    want = fingerprint(k for keys in expected.values() for k in keys)
+    current = LexicalIndex.load(folder)
+    if current is not None and current.fingerprint == want:
+        return current
+    before = fingerprint(record_key(i, s.sha256, s.path) for s in states.values() for i in s.chunk_ids)
+    prior = current.records if current is not None and current.fingerprint == before else None
+    if prior is None and not states:
+        prior = []
+    if prior is not None:
+        touched = {p.doc_id for p in plans} | set(gone)
+        records = [r for r in prior if r.doc_id not in touched] + [r for p in plans for r in p.new + p.kept]
+        fresh = LexicalIndex(sorted(records, key=lambda r: r.chunk_id))
+        if fresh.fingerprint == want:
+            fresh.save(folder)
+            return fresh
+    return rebuild_lexical(store, folder)
+
+
 def ingest(
     files: Sequence[Path],
     *,
@@ -252,7 +283,7 @@ def ingest(
         expected[p.doc_id] = {record_key(r.chunk_id, r.sha256, r.path) for r in p.new + p.kept}
     for doc in gone:
         del expected[doc]
-    lexical = sync_lexical(store, lexical_dir, expected=[k for keys in expected.values() for k in keys])
+    lexical = _lexical_after(store, lexical_dir, states, scan.plans, gone, expected)
     report = IngestReport(
         documents=len({r.doc_id for r in lexical.records}),
         chunks=len(lexical.records),

@@ -268,3 +268,21 @@ def test_saved_bm25_index_is_loaded_and_ranks_as_built(engine: Engine, seeds_cop
         assert [(r.chunk_id, round(s, 6)) for r, s in loaded.search(q, 5)] == [
             (r.chunk_id, round(s, 6)) for r, s in built.search(q, 5)
         ]
+
+
+def test_lexical_index_updated_in_place_equals_one_rebuilt_from_chroma(
+    engine: Engine, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sync
+
+    def no_rebuild(*_: object) -> None:
+        raise AssertionError("read back from Chroma")
+
+    monkeypatch.setattr(index.sync, "rebuild_lexical", no_rebuild)
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("001_*.txt"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Iraq", "Iraq's"), encoding="utf-8")
+    next(seeds_copy.glob("003_*.txt")).unlink()
+    engine.ingest([seeds_copy], prune=True)
+    assert engine.lexical.records == engine.store.records()
+    assert LexicalIndex(engine.store.records()).fingerprint == engine.lexical.fingerprint
