@@ -8,10 +8,12 @@ questions, so llama.cpp reuses their evaluated prefix from one question to the n
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from llama_index.core.llms import ChatMessage, MessageRole
+from typing import TYPE_CHECKING
 
 from rag.types import Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import ChatMessage
 
 SYSTEM_PROMPT = """You answer questions about news articles using only the numbered passages given with the
 question.
@@ -65,6 +67,9 @@ def user_message(passages_text: str, question: str) -> str:
 
 def answer_messages(passages: Sequence[Passage], question: str) -> list[ChatMessage]:
     """System prompt, the worked examples as earlier turns, then the real question."""
+    # Imported here: llama_index.core takes about a second, and only LLM backends need messages.
+    from llama_index.core.llms import ChatMessage, MessageRole
+
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT)]
     for block, q, a in FEW_SHOT:
         messages.append(ChatMessage(role=MessageRole.USER, content=user_message(block, q)))

@@ -8,23 +8,26 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import LLM
 
+from index.embed import Embedder
 from index.load import KINDS, discover
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
-from rag.answer import Answerer, Conversation
-from rag.conversation import PriorTurn, conversation_from_turns
 from rag.errors import BadRequest, ConfigError, Conflict, NotFound
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filters, Mode, Passage
+
+if TYPE_CHECKING:  # llama_index.core takes about a second to import; only the LLM backends need it
+    from llama_index.core.llms import LLM
+
+    from rag.answer import Answerer, Conversation
+    from rag.conversation import PriorTurn
 
 # Sentence vectors kept by an engine (384 floats each: about 60 MB at most).
 SENTENCE_CACHE = 40_000
@@ -41,7 +44,7 @@ class Engine:
 
     settings: Settings
     store: VectorStore
-    embedder: BaseEmbedding
+    embedder: Embedder
     lexical: LexicalIndex
     llms: dict[str, LLM | None] = field(default_factory=dict)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
@@ -116,6 +119,8 @@ class Engine:
     ) -> Conversation | None:
         """A conversation from turns a client sent back; turns without passages are re-retrieved
         (with this request's k and filters), so each passage gets the number it had."""
+        from rag.conversation import conversation_from_turns
+
         return conversation_from_turns(turns, lambda q: self.search(q, k=k, filters=filters))
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
@@ -145,6 +150,8 @@ class Engine:
 
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answer pipeline on `backend` (default: the configured one)."""
+        from rag.answer import Answerer
+
         name = backend or self.settings.llm_backend
         with self._llm_lock:
             if name not in self.llms:
@@ -217,7 +224,7 @@ class Engine:
         return self.retriever.retrieve(question, k or self.settings.top_k, filters, mode)
 
 
-def build_engine(settings: Settings, *, embedder: BaseEmbedding | None = None, chroma: Any = None) -> Engine:
+def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma: Any = None) -> Engine:
     """Build the engine from settings; tests may pass a fake embedder or their own Chroma client."""
     embed = embedder if embedder is not None else backends.embedder(settings)
     try:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
-
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import LLM
 
 from rag.errors import BackendUnavailable, BadRequest, ConfigError
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # llama_index.core takes about a second to import: only LLM backends pay it
+    from llama_index.core.llms import LLM
+
+    from index.embed import Embedder
 
 
 def chroma_client(settings: Settings) -> Any:
@@ -37,7 +39,7 @@ def chroma_client(settings: Settings) -> Any:
     return client
 
 
-def embedder(settings: Settings) -> BaseEmbedding:
+def embedder(settings: Settings) -> Embedder:
     match settings.embed_backend:
         case "minilm":
             from index.embed import MiniLMEmbedding
