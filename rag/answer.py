@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llama_index.core.llms import LLM
 
@@ -37,6 +37,7 @@ from rag.types import (
     Event,
     Evidence,
     Filters,
+    Mode,
     Passage,
     PassagesEvent,
     Quote,
@@ -156,6 +157,40 @@ def _fit_budget(passages: Sequence[Passage], evidence: Sequence[Evidence], budge
     return sorted(chosen, key=lambda p: p.n)
 
 
+@dataclass(frozen=True)
+class Grounding:
+    """What the sources say before any generation: the numbered passages, every sentence scored,
+    the evidence per article, the conflicts, and why to abstain (None: answer)."""
+
+    question: str
+    standalone: str
+    passages: tuple[Passage, ...]
+    scored: tuple[ScoredQuote, ...]
+    evidence: tuple[Evidence, ...]
+    conflicts: tuple[Conflict, ...]
+    abstain: str | None
+    retrieve_ms: float
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An answer text with its verified claims, ready to become an `Answer`."""
+
+    text: str
+    claims: list[Claim]
+    supports: dict[int, _Cited]
+    abstained: bool = False
+    notes: tuple[str, ...] = ()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.t0) * 1000, 1)
+
+
 @dataclass
 class Answerer:
     """Answers questions with one retriever and one backend (`llm` None = extractive)."""
@@ -175,17 +210,33 @@ class Answerer:
         k: int = 5,
         filters: Filters | None = None,
         conversation: Conversation | None = None,
+        mode: Mode = "hybrid",
     ) -> Iterator[Event]:
-        t0 = time.perf_counter()
+        """Events: passages and evidence, then tokens, then the verified `Answer`."""
+        clock = _Clock()
+        g = self.ground(question, k, filters, conversation, mode)
+        yield PassagesEvent(g.passages, g.evidence, g.conflicts)
+        if g.abstain:
+            text = f"The articles don't say: {g.abstain}. The closest passages are listed as related reading."
+            yield TokenEvent(text)
+            yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, clock.ms(), clock)
+            return
+        if self.llm is None:
+            draft = self._extractive(g)
+            yield TokenEvent(draft.text)
+            yield self._answer(g, draft, self.backend, clock.ms(), clock)
+            return
+        yield from self._generate_and_reconcile(g, self.llm, clock)
 
-        def ms() -> float:
-            return round((time.perf_counter() - t0) * 1000, 1)
-
+    def ground(
+        self, question: str, k: int, filters: Filters | None, conversation: Conversation | None, mode: Mode
+    ) -> Grounding:
+        """Retrieve, score every sentence, pick the evidence and the conflicts, or a reason to abstain."""
+        clock = _Clock()
         question = question.strip()
         standalone = standalone_question(question, conversation)
-        passages = number_passages(self.retriever.retrieve(standalone, k, filters), conversation)
-        retrieve_ms = ms()
-
+        passages = number_passages(self.retriever.retrieve(standalone, k, filters, mode), conversation)
+        retrieve_ms = clock.ms()
         scored = score_quotes(standalone, passages, self.similarity, self.weights)
         best = scored[0].score if scored else 0.0
         cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
@@ -198,85 +249,61 @@ class Answerer:
             missing = missing_constraints(question, passages)
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
-        evidence: list[Evidence] = (
-            []
-            if reason
-            else select_evidence(
+        evidence: list[Evidence] = []
+        conflicts: list[Conflict] = []
+        if not reason:
+            evidence = select_evidence(
                 standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
-        )
-        conflicts: list[Conflict] = (
-            []
-            if reason
-            else detect_conflicts(standalone, scored, min_score=cutoff, side_min_score=self.min_relevance)
-        )
-        yield PassagesEvent(tuple(passages), tuple(evidence), tuple(conflicts))
-
-        def finish(
-            text: str,
-            claims: list[Claim],
-            supports: dict[int, _Cited],
-            abstained: bool,
-            backend: str,
-            first_ms: float | None,
-            notes: list[str],
-        ) -> AnswerEvent:
-            answer = Answer(
-                question=question,
-                standalone_question=standalone,
-                answer=text,
-                abstained=abstained,
-                claims=tuple(claims),
-                citations=_citations(claims, supports, passages, scored),
-                evidence=tuple(evidence),
-                conflicts=tuple(conflicts),
-                passages=tuple(passages),
-                backend=backend,
-                timings=Timings(retrieve_ms, first_ms, ms()),
-                notes=tuple(notes),
+            conflicts = detect_conflicts(
+                standalone, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
-            return AnswerEvent(answer)
+        return Grounding(
+            question,
+            standalone,
+            tuple(passages),
+            tuple(scored),
+            tuple(evidence),
+            tuple(conflicts),
+            reason,
+            retrieve_ms,
+        )
 
-        if reason:
-            text = f"The articles don't say: {reason}. The closest passages are listed as related reading."
-            yield TokenEvent(text)
-            yield finish(text, [], {}, True, self.backend, ms(), [])
-            return
+    def _extractive(self, g: Grounding) -> _Draft:
+        return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts), g.passages))
 
-        if self.llm is None:
-            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
-            yield TokenEvent(text)
-            yield finish(text, claims, supports, False, self.backend, ms(), [])
-            return
-
-        prompt_passages = _fit_budget(passages, evidence, self.context_budget)
+    def _generate_and_reconcile(self, g: Grounding, llm: LLM, clock: _Clock) -> Iterator[Event]:
+        """Stream the model's answer, then keep only what the sources support (see `reconcile`)."""
+        prompt_passages = _fit_budget(g.passages, g.evidence, self.context_budget)
         raw = ""
         first_ms = None
         try:
-            for chunk in self.llm.stream_chat(answer_messages(prompt_passages, standalone)):
+            for chunk in llm.stream_chat(answer_messages(prompt_passages, g.standalone)):
                 delta = chunk.delta or ""
                 if delta:
                     if first_ms is None:
-                        first_ms = ms()
+                        first_ms = clock.ms()
                     raw += delta
                     yield TokenEvent(delta)
         except BackendUnavailable as e:
-            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
             note = f"The {self.backend} backend failed ({e}); this answer quotes the sources instead."
-            yield finish(text, claims, supports, False, "extractive (fallback)", first_ms or ms(), [note])
+            draft = replace(self._extractive(g), notes=(note,))
+            yield self._answer(g, draft, "extractive (fallback)", first_ms or clock.ms(), clock)
             return
+        yield self._answer(g, self.reconcile(g, raw, prompt_passages), self.backend, first_ms, clock)
 
+    def reconcile(self, g: Grounding, raw: str, prompt_passages: Sequence[Passage]) -> _Draft:
+        """The model's text verified sentence by sentence; quotes instead when nothing survives, and
+        the missing side of a conflict added when the model gave one side only."""
         if says_dont_know(raw):
             text = (
                 "The articles don't say: the model found no answer in the passages. "
                 "What each source says is shown as related reading."
             )
-            yield finish(text, [], {}, True, self.backend, first_ms, [])
-            return
-
+            return _Draft(text, [], {}, abstained=True)
         notes: list[str] = []
         text, claims, supports = self._verified(raw, prompt_passages)
-        if not conflicts:
+        if not g.conflicts:
             # "The sources disagree." copied from a worked example is false when no conflict was found.
             text = " ".join(x for x in split_sentences(text) if not is_connective(x))
         dropped = [c for c in claims if not c.supported]
@@ -286,22 +313,43 @@ class Answerer:
                 "the cited passages do not support them."
             )
         if not any(c.supported for c in claims):
-            text, claims2, supports = self._verified(compose_extractive(evidence, conflicts), passages)
+            text, claims2, supports = self._verified(compose_extractive(g.evidence, g.conflicts), g.passages)
             claims = claims + claims2
             notes.append(
                 "No sentence of the model's answer could be verified; the answer quotes the sources instead."
             )
-        elif conflicts:
-            axis = conflicts[0].axis
+        elif g.conflicts:
+            axis = g.conflicts[0].axis
             taken = {stance_on(c.text, axis) for c in claims if c.supported}
-            if not all(side.sign in taken for side in conflicts[0].sides):
-                summary, claims2, supports2 = self._verified(conflict_summary(conflicts, evidence), passages)
+            if not all(side.sign in taken for side in g.conflicts[0].sides):
+                summary, claims2, supports2 = self._verified(
+                    conflict_summary(g.conflicts, g.evidence), g.passages
+                )
                 # The model's own "The sources disagree." would repeat the summary's.
                 said = set(split_sentences(summary))
                 text = " ".join([summary, *(x for x in split_sentences(text) if x not in said)]).strip()
                 claims = claims2 + claims
                 supports = {**supports2, **supports}
-        yield finish(text, claims, supports, False, self.backend, first_ms, notes)
+        return _Draft(text, claims, supports, notes=tuple(notes))
+
+    def _answer(
+        self, g: Grounding, d: _Draft, backend: str, first_ms: float | None, clock: _Clock
+    ) -> AnswerEvent:
+        answer = Answer(
+            question=g.question,
+            standalone_question=g.standalone,
+            answer=d.text,
+            abstained=d.abstained,
+            claims=tuple(d.claims),
+            citations=_citations(d.claims, d.supports, g.passages, g.scored),
+            evidence=g.evidence,
+            conflicts=g.conflicts,
+            passages=g.passages,
+            backend=backend,
+            timings=Timings(g.retrieve_ms, first_ms, clock.ms()),
+            notes=d.notes,
+        )
+        return AnswerEvent(answer)
 
     def _verified(self, raw: str, passages: Sequence[Passage]) -> tuple[str, list[Claim], dict[int, _Cited]]:
         """Verify each sentence; keep supported sentences and connectives, in order.

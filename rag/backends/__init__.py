@@ -49,7 +49,7 @@ def embedder(settings: Settings) -> BaseEmbedding:
 
 def local_model(settings: Settings, progress: Callable[[int, int], None] | None = None) -> Path:
     """The verified GGUF of the configured local model, assembled from its packages if needed."""
-    from rag.backends.local_llm import MODELS, ensure_gguf
+    from rag.backends.gguf import MODELS, ensure_gguf
 
     return ensure_gguf(MODELS[settings.local_model], settings.models_dir, progress=progress)
 
@@ -60,7 +60,8 @@ def llm(settings: Settings, backend: str) -> LLM | None:
         case "extractive":
             return None
         case "local":
-            from rag.backends.local_llm import MODELS, LlamaCppLLM
+            from rag.backends.gguf import MODELS
+            from rag.backends.local_llm import LlamaCppLLM
 
             return LlamaCppLLM.from_spec(
                 MODELS[settings.local_model],
