@@ -15,17 +15,21 @@ from dataclasses import dataclass, field, replace
 
 from llama_index.core.llms import LLM
 
+from rag.aliases import Aliases
 from rag.citations import is_connective, says_dont_know, split_sentences, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
+    AnswerKind,
     ScoredQuote,
     Similarity,
+    asked_kind,
     detect_conflicts,
+    has_kind,
     question_terms,
     score_quotes,
     select_evidence,
 )
-from rag.matching import names, numbers, stance_on, stem, words
+from rag.matching import STOPWORDS, names, numbers, stance_on, stem, words
 from rag.prompts import answer_messages, estimate_tokens, passage_block
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -71,14 +75,58 @@ class Conversation:
         return self.turns[-1].standalone_question if self.turns else None
 
 
+_PLURAL_PRONOUNS = frozenset("they them their theirs these those".split())
+_DETERMINERS = frozenset("the a an these those this that his her their its our".split())
+
+
+def _antecedents(toks: Sequence[str]) -> list[tuple[int, str]]:
+    """Nouns a pronoun could refer to within the question: names ("PMF", "Sadr") and the heads of
+    phrases after a determiner ("the militia fighters" → fighters), with their positions."""
+    out: list[tuple[int, str]] = []
+    for i, t in enumerate(toks):
+        if i > 0 and ((t.isupper() and len(t) > 1) or (t[0].isupper() and t.lower() not in STOPWORDS)):
+            out.append((i, t))
+        elif t.lower() in _DETERMINERS and i + 1 < len(toks):
+            j = i + 1
+            while j + 1 < len(toks) and toks[j + 1].lower() not in STOPWORDS and toks[j + 1].isalpha():
+                j += 1  # the last word of "the militia fighters"
+            if toks[j].lower() not in STOPWORDS and toks[j].lower() not in _ANAPHORA:
+                out.append((j, toks[j]))
+    return out
+
+
+_PREPOSITIONS = frozenset("about of to with on for after before against by from over".split())
+
+
+def refers_back(question: str) -> bool:
+    """Whether a pronoun of the question needs an earlier question: it has no noun before it in the
+    same question that it could stand for ("Do the militia fighters say the US supported them?"
+    resolves "them" itself; "Did they want them to stay?" does not)."""
+    toks = words(question)
+    nouns = _antecedents(toks)
+    for i, t in enumerate(toks):
+        low = t.lower()
+        if low not in _ANAPHORA:
+            continue
+        if low == "that" and i + 1 < len(toks) and (i == 0 or toks[i - 1].lower() not in _PREPOSITIONS):
+            continue  # "said that …" joins a clause; "about that" or a final "that" refers back
+        before = [w for j, w in nouns if j < i]
+        if low in _PLURAL_PRONOUNS:
+            before = [
+                w for w in before if w.endswith("s") and not w.isupper() and not w.endswith(("ss", "us"))
+            ]
+        if not before:
+            return True
+    return False
+
+
 def standalone_question(question: str, conversation: Conversation | None) -> str:
     """Make a follow-up ("did they want them to stay?") stand alone by carrying the previous
     question along. Deterministic: a small model's rewrite is not reliable enough to retrieve with."""
     previous = conversation.last_question() if conversation else None
     if not previous:
         return question
-    toks = [w.lower() for w in words(question)]
-    if any(t in _ANAPHORA for t in toks) or len(question_terms(question)) <= 2:
+    if refers_back(question) or len(question_terms(question)) <= 2:
         return f"{question} (follow-up to: {previous})"
     return question
 
@@ -96,10 +144,14 @@ def number_passages(passages: Sequence[Passage], conversation: Conversation | No
     return out
 
 
-def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]:
-    """Numbers and names the question asks about that no retrieved passage contains."""
-    text = " ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages)
+def missing_constraints(
+    question: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+) -> list[str]:
+    """Numbers and names the question asks about that no retrieved passage contains (compared
+    after `normalise`, which rewrites aliases to one name)."""
+    text = normalise(" ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages))
     have = question_terms(text)
+    question = normalise(question)
     wanted = names(question) | numbers(question)
     missing = []
     for w in words(question):
@@ -108,6 +160,22 @@ def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]
             if key in wanted and key not in have and part not in missing:
                 missing.append(part)
     return missing
+
+
+# What an answer needs to contain, by the kind of thing asked for; the reason given otherwise.
+_NEEDED: dict[AnswerKind, str] = {
+    "number": "none of the passages on this gives a number",
+    "year": "none of the passages on this states a year",
+}
+
+
+def absent_kind(question: str, sentences: Sequence[str]) -> str | None:
+    """Why to abstain when the question asks for a number or a year (see `asked_kind`) and none
+    of the sentences on it holds one; None otherwise."""
+    kind = asked_kind(question)
+    if kind in _NEEDED and not any(has_kind(kind, question, s) for s in sentences):
+        return _NEEDED[kind]
+    return None
 
 
 def _source(e: Evidence) -> str:
@@ -202,6 +270,7 @@ class Answerer:
     backend: str
     context_budget: int = 1000
     min_relevance: float = MIN_RELEVANCE
+    aliases: Aliases = field(default_factory=Aliases)
 
     def stream(
         self,
@@ -237,7 +306,9 @@ class Answerer:
         standalone = standalone_question(question, conversation)
         passages = number_passages(self.retriever.retrieve(standalone, k, filters, mode), conversation)
         retrieve_ms = clock.ms()
-        scored = score_quotes(standalone, passages, self.similarity, self.weights)
+        norm = self.aliases.normalise
+        focus = question if standalone != question else None
+        scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
         best = scored[0].score if scored else 0.0
         cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
         reason = None
@@ -246,9 +317,11 @@ class Answerer:
         elif best < self.min_relevance:
             reason = "no passage is relevant enough to the question"
         else:
-            missing = missing_constraints(question, passages)
+            missing = missing_constraints(question, passages, norm)
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
+        if not reason:
+            reason = absent_kind(norm(question), [norm(x.quote.text) for x in scored if x.score >= cutoff])
         evidence: list[Evidence] = []
         conflicts: list[Conflict] = []
         if not reason:
@@ -364,7 +437,7 @@ class Answerer:
             if is_connective(sentence):
                 kept.append(sentence)
                 continue
-            claim, sups = verify(sentence, passages)
+            claim, sups = verify(sentence, passages, self.aliases.normalise)
             claims.append(claim)
             if claim.supported:
                 kept.append(_normalise_markers(sentence))

@@ -17,6 +17,7 @@ from index.load import discover
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
+from rag.aliases import Aliases
 from rag.answer import Answerer, Conversation
 from rag.errors import BadRequest, NotFound
 from rag.evidence import TermWeights
@@ -43,6 +44,7 @@ class Engine:
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
+    _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -96,6 +98,13 @@ class Engine:
             )
         return self._weights[1]
 
+    def aliases(self) -> Aliases:
+        """Aliases the indexed articles introduce (see `rag.aliases`), relearned when the index changes."""
+        if self._aliases is None or self._aliases[0] != self.lexical.fingerprint:
+            texts = [r.text for r in self.lexical.records]
+            self._aliases = (self.lexical.fingerprint, Aliases.from_texts(texts))
+        return self._aliases[1]
+
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answer pipeline on `backend` (default: the configured one)."""
         name = backend or self.settings.llm_backend
@@ -109,6 +118,7 @@ class Engine:
             llm=self.llms[name],
             backend=name,
             context_budget=self.settings.context_budget,
+            aliases=self.aliases(),
         )
 
     def ask_stream(
