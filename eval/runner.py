@@ -22,8 +22,7 @@ from eval import metrics as m
 from eval.questions import Question, QuestionFileError, QuestionSet, corpus_paths, load_questions, parse_file
 from rag.answer import Answerer, Conversation
 from rag.citations import verify
-from rag.retrieve import HybridRetriever
-from rag.types import Answer, AnswerEvent, Mode, Passage, PassagesEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, Mode, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -76,31 +75,11 @@ def prepare(engine: Engine, path: str | Path) -> QuestionSet:
     return qset
 
 
-@dataclasses.dataclass
-class _FixedModeRetriever(HybridRetriever):
-    """The engine's retriever, always in one mode (the answer pipeline asks for the default)."""
-
-    mode: Mode = "hybrid"
-
-    def retrieve(
-        self, question: str, k: int = 5, filters: Any = None, mode: Mode = "hybrid"
-    ) -> list[Passage]:
-        return super().retrieve(question, k, filters, self.mode)
-
-
-def _answerer(engine: Engine, backend: str, mode: Mode) -> Answerer:
-    a = engine.answerer(backend)
-    if mode == "hybrid":
-        return a
-    r = a.retriever
-    return dataclasses.replace(
-        a, retriever=_FixedModeRetriever(r.store, r.lexical, r.embedder, r.candidates, r.rrf_k, mode)
-    )
-
-
-def _run_to_answer(answerer: Answerer, question: str, k: int, conversation: Conversation) -> Answer:
+def _run_to_answer(
+    answerer: Answerer, question: str, k: int, conversation: Conversation, mode: Mode
+) -> Answer:
     final = None
-    for event in answerer.stream(question, k=k, conversation=conversation):
+    for event in answerer.stream(question, k=k, conversation=conversation, mode=mode):
         if isinstance(event, AnswerEvent):
             final = event.answer
     assert final is not None
@@ -117,15 +96,15 @@ def answer_question(
     """
     conv = Conversation()
     if q.history:
-        hist = _answerer(engine, "extractive", mode)
+        hist = engine.answerer("extractive")
         for turn in q.history:
-            conv.turns.append(_run_to_answer(hist, turn, k, conv))
-    answerer = _answerer(engine, backend, mode)
+            conv.turns.append(_run_to_answer(hist, turn, k, conv, mode))
+    answerer = engine.answerer(backend)
     t0 = time.perf_counter()
     first_passage = first_token = None
     streamed = ""
     final = None
-    for event in answerer.stream(q.question, k=k, conversation=conv):
+    for event in answerer.stream(q.question, k=k, conversation=conv, mode=mode):
         now = (time.perf_counter() - t0) * 1000
         if isinstance(event, PassagesEvent) and first_passage is None:
             first_passage = now

@@ -11,20 +11,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from rag.aliases import Aliases
 from rag.citations import is_connective, says_dont_know, split_sentences, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
+    AnswerKind,
     ScoredQuote,
     Similarity,
+    asked_kind,
     detect_conflicts,
+    has_kind,
     question_terms,
     score_quotes,
     select_evidence,
 )
-from rag.matching import names, numbers, stance_on, stem, words
+from rag.matching import STOPWORDS, names, numbers, stance_on, stem, words
 from rag.prompts import answer_messages, estimate_tokens, passage_block
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -36,6 +40,7 @@ from rag.types import (
     Event,
     Evidence,
     Filters,
+    Mode,
     Passage,
     PassagesEvent,
     Quote,
@@ -72,14 +77,58 @@ class Conversation:
         return self.turns[-1].standalone_question if self.turns else None
 
 
+_PLURAL_PRONOUNS = frozenset("they them their theirs these those".split())
+_DETERMINERS = frozenset("the a an these those this that his her their its our".split())
+
+
+def _antecedents(toks: Sequence[str]) -> list[tuple[int, str]]:
+    """Nouns a pronoun could refer to within the question: names ("PMF", "Sadr") and the heads of
+    phrases after a determiner ("the militia fighters" → fighters), with their positions."""
+    out: list[tuple[int, str]] = []
+    for i, t in enumerate(toks):
+        if i > 0 and ((t.isupper() and len(t) > 1) or (t[0].isupper() and t.lower() not in STOPWORDS)):
+            out.append((i, t))
+        elif t.lower() in _DETERMINERS and i + 1 < len(toks):
+            j = i + 1
+            while j + 1 < len(toks) and toks[j + 1].lower() not in STOPWORDS and toks[j + 1].isalpha():
+                j += 1  # the last word of "the militia fighters"
+            if toks[j].lower() not in STOPWORDS and toks[j].lower() not in _ANAPHORA:
+                out.append((j, toks[j]))
+    return out
+
+
+_PREPOSITIONS = frozenset("about of to with on for after before against by from over".split())
+
+
+def refers_back(question: str) -> bool:
+    """Whether a pronoun of the question needs an earlier question: it has no noun before it in the
+    same question that it could stand for ("Do the militia fighters say the US supported them?"
+    resolves "them" itself; "Did they want them to stay?" does not)."""
+    toks = words(question)
+    nouns = _antecedents(toks)
+    for i, t in enumerate(toks):
+        low = t.lower()
+        if low not in _ANAPHORA:
+            continue
+        if low == "that" and i + 1 < len(toks) and (i == 0 or toks[i - 1].lower() not in _PREPOSITIONS):
+            continue  # "said that …" joins a clause; "about that" or a final "that" refers back
+        before = [w for j, w in nouns if j < i]
+        if low in _PLURAL_PRONOUNS:
+            before = [
+                w for w in before if w.endswith("s") and not w.isupper() and not w.endswith(("ss", "us"))
+            ]
+        if not before:
+            return True
+    return False
+
+
 def standalone_question(question: str, conversation: Conversation | None) -> str:
     """Make a follow-up ("did they want them to stay?") stand alone by carrying the previous
     question along. Deterministic: a small model's rewrite is not reliable enough to retrieve with."""
     previous = conversation.last_question() if conversation else None
     if not previous:
         return question
-    toks = [w.lower() for w in words(question)]
-    if any(t in _ANAPHORA for t in toks) or len(question_terms(question)) <= 2:
+    if refers_back(question) or len(question_terms(question)) <= 2:
         return f"{question} (follow-up to: {previous})"
     return question
 
@@ -97,10 +146,14 @@ def number_passages(passages: Sequence[Passage], conversation: Conversation | No
     return out
 
 
-def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]:
-    """Numbers and names the question asks about that no retrieved passage contains."""
-    text = " ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages)
+def missing_constraints(
+    question: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+) -> list[str]:
+    """Numbers and names the question asks about that no retrieved passage contains (compared
+    after `normalise`, which rewrites aliases to one name)."""
+    text = normalise(" ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages))
     have = question_terms(text)
+    question = normalise(question)
     wanted = names(question) | numbers(question)
     missing = []
     for w in words(question):
@@ -109,6 +162,22 @@ def missing_constraints(question: str, passages: Sequence[Passage]) -> list[str]
             if key in wanted and key not in have and part not in missing:
                 missing.append(part)
     return missing
+
+
+# What an answer needs to contain, by the kind of thing asked for; the reason given otherwise.
+_NEEDED: dict[AnswerKind, str] = {
+    "number": "none of the passages on this gives a number",
+    "year": "none of the passages on this states a year",
+}
+
+
+def absent_kind(question: str, sentences: Sequence[str]) -> str | None:
+    """Why to abstain when the question asks for a number or a year (see `asked_kind`) and none
+    of the sentences on it holds one; None otherwise."""
+    kind = asked_kind(question)
+    if kind in _NEEDED and not any(has_kind(kind, question, s) for s in sentences):
+        return _NEEDED[kind]
+    return None
 
 
 def _source(e: Evidence) -> str:
@@ -158,6 +227,40 @@ def _fit_budget(passages: Sequence[Passage], evidence: Sequence[Evidence], budge
     return sorted(chosen, key=lambda p: p.n)
 
 
+@dataclass(frozen=True)
+class Grounding:
+    """What the sources say before any generation: the numbered passages, every sentence scored,
+    the evidence per article, the conflicts, and why to abstain (None: answer)."""
+
+    question: str
+    standalone: str
+    passages: tuple[Passage, ...]
+    scored: tuple[ScoredQuote, ...]
+    evidence: tuple[Evidence, ...]
+    conflicts: tuple[Conflict, ...]
+    abstain: str | None
+    retrieve_ms: float
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An answer text with its verified claims, ready to become an `Answer`."""
+
+    text: str
+    claims: list[Claim]
+    supports: dict[int, _Cited]
+    abstained: bool = False
+    notes: tuple[str, ...] = ()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.t0) * 1000, 1)
+
+
 @dataclass
 class Answerer:
     """Answers questions with one retriever and one backend (`llm` None = extractive)."""
@@ -169,6 +272,7 @@ class Answerer:
     backend: str
     context_budget: int = 1000
     min_relevance: float = MIN_RELEVANCE
+    aliases: Aliases = field(default_factory=Aliases)
 
     def stream(
         self,
@@ -177,18 +281,36 @@ class Answerer:
         k: int = 5,
         filters: Filters | None = None,
         conversation: Conversation | None = None,
+        mode: Mode = "hybrid",
     ) -> Iterator[Event]:
-        t0 = time.perf_counter()
+        """Events: passages and evidence, then tokens, then the verified `Answer`."""
+        clock = _Clock()
+        g = self.ground(question, k, filters, conversation, mode)
+        yield PassagesEvent(g.passages, g.evidence, g.conflicts)
+        if g.abstain:
+            text = f"The articles don't say: {g.abstain}. The closest passages are listed as related reading."
+            yield TokenEvent(text)
+            yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, clock.ms(), clock)
+            return
+        if self.llm is None:
+            draft = self._extractive(g)
+            yield TokenEvent(draft.text)
+            yield self._answer(g, draft, self.backend, clock.ms(), clock)
+            return
+        yield from self._generate_and_reconcile(g, self.llm, clock)
 
-        def ms() -> float:
-            return round((time.perf_counter() - t0) * 1000, 1)
-
+    def ground(
+        self, question: str, k: int, filters: Filters | None, conversation: Conversation | None, mode: Mode
+    ) -> Grounding:
+        """Retrieve, score every sentence, pick the evidence and the conflicts, or a reason to abstain."""
+        clock = _Clock()
         question = question.strip()
         standalone = standalone_question(question, conversation)
-        passages = number_passages(self.retriever.retrieve(standalone, k, filters), conversation)
-        retrieve_ms = ms()
-
-        scored = score_quotes(standalone, passages, self.similarity, self.weights)
+        passages = number_passages(self.retriever.retrieve(standalone, k, filters, mode), conversation)
+        retrieve_ms = clock.ms()
+        norm = self.aliases.normalise
+        focus = question if standalone != question else None
+        scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
         best = scored[0].score if scored else 0.0
         cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
         reason = None
@@ -197,88 +319,66 @@ class Answerer:
         elif best < self.min_relevance:
             reason = "no passage is relevant enough to the question"
         else:
-            missing = missing_constraints(question, passages)
+            missing = missing_constraints(question, passages, norm)
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
-        evidence: list[Evidence] = (
-            []
-            if reason
-            else select_evidence(
+        if not reason:
+            reason = absent_kind(norm(question), [norm(x.quote.text) for x in scored if x.score >= cutoff])
+        evidence: list[Evidence] = []
+        conflicts: list[Conflict] = []
+        if not reason:
+            evidence = select_evidence(
                 standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
-        )
-        conflicts: list[Conflict] = (
-            []
-            if reason
-            else detect_conflicts(standalone, scored, min_score=cutoff, side_min_score=self.min_relevance)
-        )
-        yield PassagesEvent(tuple(passages), tuple(evidence), tuple(conflicts))
-
-        def finish(
-            text: str,
-            claims: list[Claim],
-            supports: dict[int, _Cited],
-            abstained: bool,
-            backend: str,
-            first_ms: float | None,
-            notes: list[str],
-        ) -> AnswerEvent:
-            answer = Answer(
-                question=question,
-                standalone_question=standalone,
-                answer=text,
-                abstained=abstained,
-                claims=tuple(claims),
-                citations=_citations(claims, supports, passages, scored),
-                evidence=tuple(evidence),
-                conflicts=tuple(conflicts),
-                passages=tuple(passages),
-                backend=backend,
-                timings=Timings(retrieve_ms, first_ms, ms()),
-                notes=tuple(notes),
+            conflicts = detect_conflicts(
+                standalone, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
-            return AnswerEvent(answer)
+        return Grounding(
+            question,
+            standalone,
+            tuple(passages),
+            tuple(scored),
+            tuple(evidence),
+            tuple(conflicts),
+            reason,
+            retrieve_ms,
+        )
 
-        if reason:
-            text = f"The articles don't say: {reason}. The closest passages are listed as related reading."
-            yield TokenEvent(text)
-            yield finish(text, [], {}, True, self.backend, ms(), [])
-            return
+    def _extractive(self, g: Grounding) -> _Draft:
+        return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts), g.passages))
 
-        if self.llm is None:
-            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
-            yield TokenEvent(text)
-            yield finish(text, claims, supports, False, self.backend, ms(), [])
-            return
-
-        prompt_passages = _fit_budget(passages, evidence, self.context_budget)
+    def _generate_and_reconcile(self, g: Grounding, llm: LLM, clock: _Clock) -> Iterator[Event]:
+        """Stream the model's answer, then keep only what the sources support (see `reconcile`)."""
+        prompt_passages = _fit_budget(g.passages, g.evidence, self.context_budget)
         raw = ""
         first_ms = None
         try:
-            for chunk in self.llm.stream_chat(answer_messages(prompt_passages, standalone)):
+            for chunk in llm.stream_chat(answer_messages(prompt_passages, g.standalone)):
                 delta = chunk.delta or ""
                 if delta:
                     if first_ms is None:
-                        first_ms = ms()
+                        first_ms = clock.ms()
                     raw += delta
                     yield TokenEvent(delta)
         except BackendUnavailable as e:
-            text, claims, supports = self._verified(compose_extractive(evidence, conflicts), passages)
             note = f"The {self.backend} backend failed ({e}); this answer quotes the sources instead."
-            yield finish(text, claims, supports, False, "extractive (fallback)", first_ms or ms(), [note])
+            draft = replace(self._extractive(g), notes=(note,))
+            yield self._answer(g, draft, "extractive (fallback)", first_ms or clock.ms(), clock)
             return
+        yield self._answer(g, self.reconcile(g, raw, prompt_passages), self.backend, first_ms, clock)
 
+    def reconcile(self, g: Grounding, raw: str, prompt_passages: Sequence[Passage]) -> _Draft:
+        """The model's text verified sentence by sentence; quotes instead when nothing survives, and
+        the missing side of a conflict added when the model gave one side only."""
         if says_dont_know(raw):
             text = (
                 "The articles don't say: the model found no answer in the passages. "
                 "What each source says is shown as related reading."
             )
-            yield finish(text, [], {}, True, self.backend, first_ms, [])
-            return
-
+            return _Draft(text, [], {}, abstained=True)
         notes: list[str] = []
         text, claims, supports = self._verified(raw, prompt_passages)
-        if not conflicts:
+        if not g.conflicts:
             # "The sources disagree." copied from a worked example is false when no conflict was found.
             text = " ".join(x for x in split_sentences(text) if not is_connective(x))
         dropped = [c for c in claims if not c.supported]
@@ -288,22 +388,43 @@ class Answerer:
                 "the cited passages do not support them."
             )
         if not any(c.supported for c in claims):
-            text, claims2, supports = self._verified(compose_extractive(evidence, conflicts), passages)
+            text, claims2, supports = self._verified(compose_extractive(g.evidence, g.conflicts), g.passages)
             claims = claims + claims2
             notes.append(
                 "No sentence of the model's answer could be verified; the answer quotes the sources instead."
             )
-        elif conflicts:
-            axis = conflicts[0].axis
+        elif g.conflicts:
+            axis = g.conflicts[0].axis
             taken = {stance_on(c.text, axis) for c in claims if c.supported}
-            if not all(side.sign in taken for side in conflicts[0].sides):
-                summary, claims2, supports2 = self._verified(conflict_summary(conflicts, evidence), passages)
+            if not all(side.sign in taken for side in g.conflicts[0].sides):
+                summary, claims2, supports2 = self._verified(
+                    conflict_summary(g.conflicts, g.evidence), g.passages
+                )
                 # The model's own "The sources disagree." would repeat the summary's.
                 said = set(split_sentences(summary))
                 text = " ".join([summary, *(x for x in split_sentences(text) if x not in said)]).strip()
                 claims = claims2 + claims
                 supports = {**supports2, **supports}
-        yield finish(text, claims, supports, False, self.backend, first_ms, notes)
+        return _Draft(text, claims, supports, notes=tuple(notes))
+
+    def _answer(
+        self, g: Grounding, d: _Draft, backend: str, first_ms: float | None, clock: _Clock
+    ) -> AnswerEvent:
+        answer = Answer(
+            question=g.question,
+            standalone_question=g.standalone,
+            answer=d.text,
+            abstained=d.abstained,
+            claims=tuple(d.claims),
+            citations=_citations(d.claims, d.supports, g.passages, g.scored),
+            evidence=g.evidence,
+            conflicts=g.conflicts,
+            passages=g.passages,
+            backend=backend,
+            timings=Timings(g.retrieve_ms, first_ms, clock.ms()),
+            notes=d.notes,
+        )
+        return AnswerEvent(answer)
 
     def _verified(self, raw: str, passages: Sequence[Passage]) -> tuple[str, list[Claim], dict[int, _Cited]]:
         """Verify each sentence; keep supported sentences and connectives, in order.
@@ -318,7 +439,7 @@ class Answerer:
             if is_connective(sentence):
                 kept.append(sentence)
                 continue
-            claim, sups = verify(sentence, passages)
+            claim, sups = verify(sentence, passages, self.aliases.normalise)
             claims.append(claim)
             if claim.supported:
                 kept.append(_normalise_markers(sentence))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.evidence import passage_quotes
@@ -93,22 +93,27 @@ def _windows(p: Passage) -> list[Quote]:
     return qs + pairs
 
 
-def _best_window(claim_stems: set[str], p: Passage) -> Quote | None:
+def _best_window(claim_stems: set[str], p: Passage, normalise: Callable[[str], str] = str) -> Quote | None:
     best: tuple[float, int, Quote] | None = None
     for q in _windows(p):
-        cov = coverage(claim_stems, content_stems(q.text))
+        cov = coverage(claim_stems, content_stems(normalise(q.text)))
         key = (cov, -(q.end - q.start), q)
         if best is None or key[:2] > best[:2]:
             best = key
     return best[2] if best else None
 
 
-def check(claim: str, texts: Iterable[str], window: str, heading: str = "") -> list[str]:
+def check(
+    claim: str, texts: Iterable[str], window: str, heading: str = "", normalise: Callable[[str], str] = str
+) -> list[str]:
     """What is wrong with `claim` given the cited passage texts and the best-matching window.
 
     `heading` (outlet and date) may be named by the claim; those words count neither for nor
-    against it: the rest of the claim must be in the cited words.
+    against it: the rest of the claim must be in the cited words. Names are compared after
+    `normalise` (aliases rewritten to one name, see `rag.aliases`).
     """
+    claim, window = normalise(claim), normalise(window)
+    texts = [normalise(t) for t in texts]
     problems = []
     passage_text = " ".join(texts)
     claim_stems = content_stems(claim) - content_stems(heading)
@@ -139,14 +144,18 @@ def _heading(p: Passage) -> str:
     return f"{p.outlet or ''} {p.date or ''}"
 
 
-def support(claim: str, p: Passage) -> Support:
-    window = _best_window(content_stems(claim), p)
-    problems = check(claim, _texts(p), window.text if window else "", _heading(p))
+def support(claim: str, p: Passage, normalise: Callable[[str], str] = str) -> Support:
+    # The outlet and date a claim names do not choose the window either.
+    window = _best_window(content_stems(normalise(claim)) - content_stems(_heading(p)), p, normalise)
+    problems = check(claim, _texts(p), window.text if window else "", _heading(p), normalise)
     return Support(p.n, not problems, window, tuple(problems))
 
 
-def verify(sentence: str, passages: Sequence[Passage]) -> tuple[Claim, list[Support]]:
-    """Check one generated sentence against the passages it cites (numbers unknown are dropped)."""
+def verify(
+    sentence: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+) -> tuple[Claim, list[Support]]:
+    """Check one generated sentence against the passages it cites (numbers unknown are dropped);
+    `normalise` rewrites aliases to one name before comparing (see `rag.aliases`)."""
     by_n = {p.n: p for p in passages}
     cited = list(dict.fromkeys(n for m in _CITE.finditer(sentence) for n in parse_numbers(m.group(1))))
     valid = [n for n in cited if n in by_n]
@@ -156,13 +165,14 @@ def verify(sentence: str, passages: Sequence[Passage]) -> tuple[Claim, list[Supp
     if not valid:
         problems.append("no citation")
         return Claim(text, (), False, tuple(problems)), []
-    supports = [support(text, by_n[n]) for n in valid]
+    supports = [support(text, by_n[n], normalise) for n in valid]
     ok = any(s.supported for s in supports)
     if not ok and len(supports) > 1:
         # Together: a sentence may join facts from two passages.
         texts = [t for n in valid for t in _texts(by_n[n])]
         headings = " ".join(_heading(by_n[n]) for n in valid)
-        joint = check(text, texts, " ".join(s.quote.text for s in supports if s.quote), headings)
+        window = " ".join(s.quote.text for s in supports if s.quote)
+        joint = check(text, texts, window, headings, normalise)
         ok = not joint
         if ok:
             supports = [Support(s.n, True, s.quote, ()) for s in supports]

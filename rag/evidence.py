@@ -10,8 +10,18 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from rag.matching import content_stems, names, numbers, numbers_with_words, question_axes, stance_on, words
+from rag.matching import (
+    content_stems,
+    names,
+    numbers,
+    numbers_with_words,
+    question_axes,
+    stance_on,
+    stem,
+    words,
+)
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -75,22 +85,89 @@ def lexical_match(question: str, sentence: str, weights: Callable[[str], float] 
     return sum(w[t] for t in q if t in s) / total
 
 
-_QUANTITY = re.compile(
-    r"\bhow (many|much|long|far|big|large)\b|\bwhat (number|percentage|share|amount)\b", re.I
+AnswerKind = Literal["number", "measure", "year", "date", "person", "place"]
+
+_KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
+    ("number", re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|proportion)\b", re.I)),
+    ("measure", re.compile(r"\bhow (long|far|big|large|old)\b", re.I)),
+    ("year", re.compile(r"\b(what|which) year\b|\bin what year\b|\bsince what year\b", re.I)),
+    (
+        "date",
+        re.compile(r"^\W*when\b|\b(what|which) (date|month|day)\b|\bsince when\b|\bhow long ago\b", re.I),
+    ),
+    (
+        "person",
+        re.compile(
+            r"^\W*(who|whom)\b|\bwhose\b|\b(which|what) (person|official|leader|commander|spokes\w*)\b", re.I
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"^\W*where\b|\b(which|what|in which|in what) "
+            r"(city|town|country|province|region|place|village)\b",
+            re.I,
+        ),
+    ),
 )
-_TIME = re.compile(r"^\s*when\b|\bwhat (year|date|month|day)\b|\bsince when\b", re.I)
-_MONTHS = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b", re.I)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONTHS = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b"
+)
+_DAYS = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last (week|month|year))\b", re.I
+)
+_PLACE = re.compile(
+    r"\b(?:in|at|near|from|outside|inside|into|across|around|to)\s+(?:the\s+)?([A-Z][\w'’-]+)"
+)
+_PERSON_NAME = r"([A-Z][\w'’-]+(?:\s+(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)*)"
+_PERSON = (
+    # "Gen. Qassem Soleimani", "spokesman Col. Myles Caggins", "militia leader Hadi al-Amiri"
+    re.compile(
+        r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|President|Minister|Sheikh|Ayatollah|General|"
+        r"Colonel|Commander|Major|Captain|spokes(?:man|woman|person)|leader|commander|official|chief|head)"
+        r"\.?,?\s+" + _PERSON_NAME
+    ),
+    # "Hadi al-Amiri said", "said Hadi al-Amiri"
+    re.compile(_PERSON_NAME + r",?\s+(?:said|says|told|added|stated|wrote|argued|claimed)\b"),
+    re.compile(r"\b(?:said|says|told|added|according to)\s+" + _PERSON_NAME),
+)
+_QUANTITY_WORDS = re.compile(
+    r"\b(dozens|hundreds|thousands|millions|billions|several|a few|a number of)\b", re.I
+)
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
 
 
+def asked_kind(question: str) -> AnswerKind | None:
+    """What the question asks for: a number for "how many", a year, a date for "when", a person
+    for "who", a place for "where" — or None."""
+    return next((kind for kind, pattern in _KINDS if pattern.search(question)), None)
+
+
+def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
+    """Whether `sentence` holds something of `kind` that the question does not already say."""
+    if kind == "number":
+        new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
+        return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
+    if kind == "measure":
+        return bool(numbers_with_words(sentence) - numbers(question))
+    if kind == "year":
+        return bool(set(_YEAR.findall(sentence)) - numbers(question))
+    if kind == "date":
+        return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
+    asked = content_stems(question)
+    if kind == "person":
+        found = (m.group(1) for p in _PERSON for m in p.finditer(sentence))
+        return any(content_stems(name) - asked for name in found)
+    return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
+
+
 def answer_type_bonus(question: str, sentence: str) -> float:
-    """A "how many" question wants a number, a "when" question a date or year."""
-    if _QUANTITY.search(question) and numbers_with_words(sentence) - numbers(question):
-        return ANSWER_TYPE_BONUS
-    if _TIME.search(question) and (re.search(r"\b(1[89]|20)\d\d\b", sentence) or _MONTHS.search(sentence)):
-        return ANSWER_TYPE_BONUS
-    return 0.0
+    """`ANSWER_TYPE_BONUS` when the sentence holds what the question asks for (see `asked_kind`)."""
+    kind = asked_kind(question)
+    return ANSWER_TYPE_BONUS if kind and has_kind(kind, question, sentence) else 0.0
 
 
 def score_quotes(
@@ -98,14 +175,18 @@ def score_quotes(
     passages: Sequence[Passage],
     similarity: Similarity,
     weights: Callable[[str], float] = lambda _: 1.0,
+    normalise: Callable[[str], str] = str,
+    focus: str | None = None,
 ) -> list[ScoredQuote]:
     """Every distinct sentence of the passages, scored against the question (best first).
 
     Score = 0.5 x cosine similarity (meaning) + 0.5 x lexical match (the question's own terms,
     weighted by rarity, names double), plus `ANSWER_TYPE_BONUS` when the sentence holds the kind
-    of thing asked for (a number for "how many", a date for "when"). A sentence shared by
-    overlapping passages is kept once, under the
-    lower passage number.
+    of thing asked for (see `asked_kind`). The lexical part compares texts after `normalise`
+    (aliases rewritten to one name, see `rag.aliases`). With a `focus` (the follow-up itself,
+    when `question` carries the previous one along) the lexical part is the mean of the match to
+    both, and the kind asked for is the focus's. A sentence shared by overlapping passages is kept
+    once, under the lower passage number.
     """
     seen: dict[tuple[str, int, int], Quote] = {}
     for p in sorted(passages, key=lambda p: p.n):
@@ -115,13 +196,16 @@ def score_quotes(
     if not quotes:
         return []
     dense = similarity(question, [q.text for q in quotes])
-    scored = [
-        ScoredQuote(q, 0.5 * d + 0.5 * lex + answer_type_bonus(question, q.text), d, lex)
-        for q, d, lex in (
-            (q, float(d), lexical_match(question, q.text, weights))
-            for q, d in zip(quotes, dense, strict=True)
-        )
-    ]
+    nq = normalise(question)
+    nf = normalise(focus) if focus else None
+    scored = []
+    for q, d in zip(quotes, dense, strict=True):
+        ns = normalise(q.text)
+        lex = lexical_match(nq, ns, weights)
+        if nf:
+            lex = 0.5 * (lex + lexical_match(nf, ns, weights))
+        bonus = answer_type_bonus(nf or nq, ns)
+        scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
 
 

@@ -17,6 +17,7 @@ from index.load import KINDS, discover
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
+from rag.aliases import Aliases
 from rag.errors import BadRequest, ConfigError, Conflict, NotFound
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
@@ -52,6 +53,7 @@ class Engine:
     # Uploads check ids, replace files and ingest as one step.
     _ingest_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
+    _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -148,6 +150,13 @@ class Engine:
             )
         return self._weights[1]
 
+    def aliases(self) -> Aliases:
+        """Aliases the indexed articles introduce (see `rag.aliases`), relearned when the index changes."""
+        if self._aliases is None or self._aliases[0] != self.lexical.fingerprint:
+            texts = [r.text for r in self.lexical.records]
+            self._aliases = (self.lexical.fingerprint, Aliases.from_texts(texts))
+        return self._aliases[1]
+
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answer pipeline on `backend` (default: the configured one)."""
         from rag.answer import Answerer
@@ -163,6 +172,7 @@ class Engine:
             llm=self.llms[name],
             backend=name,
             context_budget=self.settings.context_budget,
+            aliases=self.aliases(),
         )
 
     def ask_stream(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from rag.backends.local_llm import MODELS, LlamaCppLLM, ModelSpec, ensure_gguf
+from rag.backends.gguf import MODELS, ModelSpec, ensure_gguf
+from rag.backends.local_llm import LlamaCppLLM
 from rag.errors import BackendUnavailable, ModelError
 
 ROOT = Path(__file__).resolve().parent.parent

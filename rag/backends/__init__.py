@@ -51,7 +51,7 @@ def embedder(settings: Settings) -> Embedder:
 
 def local_model(settings: Settings, progress: Callable[[int, int], None] | None = None) -> Path:
     """The verified GGUF of the configured local model, assembled from its packages if needed."""
-    from rag.backends.local_llm import MODELS, ensure_gguf
+    from rag.backends.gguf import MODELS, ensure_gguf
 
     return ensure_gguf(MODELS[settings.local_model], settings.models_dir, progress=progress)
 
@@ -62,7 +62,8 @@ def llm(settings: Settings, backend: str) -> LLM | None:
         case "extractive":
             return None
         case "local":
-            from rag.backends.local_llm import MODELS, LlamaCppLLM
+            from rag.backends.gguf import MODELS
+            from rag.backends.local_llm import LlamaCppLLM
 
             return LlamaCppLLM.from_spec(
                 MODELS[settings.local_model],

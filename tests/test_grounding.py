@@ -1,0 +1,88 @@
+"""Grounding without a model: corpus aliases, the kind of thing a question asks for, abstaining
+when it is absent, and follow-ups whose pronoun is resolved inside the question."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.aliases import Aliases
+from rag.answer import absent_kind, refers_back
+from rag.citations import verify
+from rag.evidence import asked_kind, has_kind
+from rag.types import Passage
+
+ARTICLES = [
+    "The pro-Iran Popular Mobilization Forces (PMF) group wants the Americans to go home.",
+    "Iraq relies on the Hashd al-Shaabi, also known as the Popular Mobilization Forces, to fight.",
+    "Criticism of the US' role in the fight against the Islamic State, or IS, group went on for weeks.",
+    "The leader of the alliance of former militiamen, known as Fatah, spoke.",  # no name before: no alias
+]
+
+
+def test_aliases_are_learned_from_the_articles() -> None:
+    aliases = Aliases.from_texts(ARTICLES)
+    assert set(aliases.groups) == {
+        ("IS", "Islamic State"),
+        ("PMF", "Hashd al-Shaabi", "Popular Mobilization Forces"),
+    }
+    assert aliases.normalise("the Hashd al-Shaabi and the Islamic State group") == "the PMF and the IS group"
+    assert aliases.normalise("ISIS") == "ISIS"  # a longer word is not an alias's match
+    assert not Aliases.from_texts(["Nothing here is named twice."])
+
+
+def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
+    text = "The Hashd al-Shaabi has never been supported by the U.S., one fighter says."
+    p = Passage(
+        1, "d", "t", "o", None, "c1", 0, len(text), text, 1.0, sentences=((0, len(text), 0, len(text)),)
+    )
+    claim = "The PMF has never been supported by the U.S. [1]."
+    assert not verify(claim, [p])[0].supported
+    assert verify(claim, [p], Aliases.from_texts(ARTICLES).normalise)[0].supported
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many fighters do the militias have?", "number"),
+        ("In which year did the PMF join the army?", "year"),
+        ("When was the convoy attacked?", "date"),
+        ("Who leads the Badr organization?", "person"),
+        ("Where did the leaders meet?", "place"),
+        ("Did the PMF want US troops to stay?", None),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert asked_kind(question) == kind
+
+
+def test_a_sentence_holds_what_is_asked_for() -> None:
+    q = "How many fighters do the militias have?"
+    assert has_kind("number", q, "There are at least 40 militias with 80,000 to 100,000 fighters.")
+    assert not has_kind("number", q, "The militias were trained in 2016.")  # a year is not a count
+    assert has_kind("year", "In which year?", "It joined in late 2016.")
+    assert has_kind("person", "Who spoke?", "said Col. John Dorrian, the U.S. military spokesman.")
+    assert not has_kind("person", "Who spoke?", "The Iraqi army spoke.")
+    assert has_kind("place", "Where did they meet?", "They met in Baghdad this week.")
+
+
+def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
+    q = "How many civilians were killed in the battle?"
+    assert absent_kind(q, ["The battle was fierce.", "Civilians fled in 2016."]) is not None
+    assert absent_kind(q, ["Six civilians were killed in the battle."]) is None
+    assert absent_kind("Who fought in the battle?", ["The battle was fierce."]) is None  # only counts, years
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up"),
+    [
+        ("Did they want them to stay?", True),
+        ("What did he tell the American ambassador?", True),
+        ("Why did the US refuse to give them air cover?", True),  # "US" is not plural
+        ("Do the militia fighters say the US has supported them?", False),
+        ("Did PMF leaders say that US troops should leave?", False),  # "that" joins a clause
+        ("What did Hadi al-Ameri say about his alliance?", False),
+        ("What happened after that?", True),
+    ],
+)
+def test_a_pronoun_resolved_in_the_question_is_not_a_follow_up(question: str, follow_up: bool) -> None:
+    assert refers_back(question) is follow_up
