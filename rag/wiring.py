@@ -14,7 +14,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.load import KINDS, discover
-from index.store import LexicalIndex, VectorStore, sync_lexical
+from index.store import ChunkRecord, LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
@@ -202,7 +202,7 @@ class Engine:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed articles, by document id."""
-        by_doc: dict[str, list[Any]] = {}
+        by_doc: dict[str, list[ChunkRecord]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
         return [

@@ -266,7 +266,8 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
     def open_article(args: dict[str, Any]) -> str:  # gradio marks a server function: not a bound method
         return actions.open_article(args)
 
-    with gr.Blocks(title="newsrag — cited answers from news articles") as demo:
+    demo = gr.Blocks(title="newsrag — cited answers from news articles")
+    with demo:
         session = gr.State(ChatSession())
         gr.Markdown(
             "## newsrag — answers from news articles, every claim cited\n"
@@ -350,7 +351,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         outputs = [chatbot, sources, plain, session, question]
         # One answer at a time across sessions: llama.cpp is not thread-safe, and 2 cores gain nothing.
         one_at_a_time: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "ask"}
-        asked = [
+        asked: list[dict[str, Any]] = [  # the events the Stop button cancels
             send.click(actions.ask, inputs, outputs, api_name="ask", **one_at_a_time),
             question.submit(actions.ask, inputs, outputs, api_visibility="private", **one_at_a_time),
         ]

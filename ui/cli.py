@@ -13,7 +13,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
 
 import typer
 from pydantic import ValidationError
@@ -22,7 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from rag.errors import BadRequest, RagError
 from rag.settings import Settings
-from rag.types import Backend, Filters, Mode
+from rag.types import Answer, Backend, Filters, Mode, PassagesEvent
+
+if TYPE_CHECKING:  # rag.wiring imports the index and its stores: only the commands that need them do
+    from rag.wiring import Engine
 
 app = typer.Typer(
     help="Cited question answering over news articles.",
@@ -49,7 +52,7 @@ def _settings(**overrides: Any) -> Settings:
         fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
 
 
-def _engine(collection_suffix: str = "") -> Any:
+def _engine(collection_suffix: str = "") -> Engine:
     from rag.wiring import build_engine
 
     settings = _settings()
@@ -186,7 +189,7 @@ def ask_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verified answer as JSON.")] = False,
 ) -> None:
     """Answer from the articles, with every claim cited and checked against its source."""
-    from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+    from rag.types import AnswerEvent, TokenEvent
 
     if not question.strip():
         fail("the question is empty", 2)
@@ -213,7 +216,7 @@ def ask_cmd(
     _print_answer(answer)
 
 
-def _print_evidence(event: Any) -> None:
+def _print_evidence(event: PassagesEvent) -> None:
     if not event.evidence:
         return
     out.print("[bold]What each source says[/]")
@@ -225,14 +228,14 @@ def _print_evidence(event: Any) -> None:
     out.print()
 
 
-def _print_answer(answer: Any) -> None:
+def _print_answer(answer: Answer) -> None:
     title = "No answer in the articles" if answer.abstained else "Answer"
     out.print(f"[bold]{title}[/] [dim]({answer.backend}, {answer.timings.total_ms:.0f} ms)[/]")
     out.print(textwrap.fill(answer.answer, 100), highlight=False, markup=False)
-    for c in answer.claims:
-        if not c.supported:
+    for claim in answer.claims:
+        if not claim.supported:
             out.print(
-                f"  [yellow]removed, unsupported:[/] {c.text} [dim]({'; '.join(c.problems)})[/]",
+                f"  [yellow]removed, unsupported:[/] {claim.text} [dim]({'; '.join(claim.problems)})[/]",
                 highlight=False,
             )
     for note in answer.notes:

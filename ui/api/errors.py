@@ -8,6 +8,7 @@ and answered with a 500 that leaks nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,7 +60,11 @@ def error_body(status: int, message: str, type: str | None = None, code: str | N
 
 
 def error_response(
-    status: int, message: str, type: str | None = None, code: str | None = None, headers: Any = None
+    status: int,
+    message: str,
+    type: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(status, message, type, code), status_code=status, headers=headers)
 
