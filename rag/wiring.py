@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,14 +41,15 @@ DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 class Engine:
     """The built core: stores, embedder and retriever, with the operations the edges call.
 
-    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals).
+    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals);
+    `build_engine(llms=...)` and `override_llm` plug in one built elsewhere (a fake, in tests).
     """
 
     settings: Settings
     store: VectorStore
     embedder: Embedder
     lexical: LexicalIndex
-    llms: dict[str, LLM | None] = field(default_factory=dict)
+    _llms: dict[str, LLM | None] = field(default_factory=dict, repr=False)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Uploads check ids, replace files and ingest as one step.
@@ -163,17 +165,34 @@ class Engine:
 
         name = backend or self.settings.llm_backend
         with self._llm_lock:
-            if name not in self.llms:
-                self.llms[name] = backends.llm(self.settings, name)
+            if name not in self._llms:
+                self._llms[name] = backends.llm(self.settings, name)
+            llm = self._llms[name]
         return Answerer(
             retriever=self.retriever,
             similarity=self.similarity,
             weights=self.term_weights(),
-            llm=self.llms[name],
+            llm=llm,
             backend=name,
             context_budget=self.settings.context_budget,
             aliases=self.aliases(),
         )
+
+    @contextmanager
+    def override_llm(self, backend: str, llm: LLM | None) -> Iterator[None]:
+        """Answer `backend` with `llm` inside the block; afterwards it has what it had before
+        (the loaded LLM, or none loaded yet)."""
+        with self._llm_lock:
+            had, before = backend in self._llms, self._llms.get(backend)
+            self._llms[backend] = llm
+        try:
+            yield
+        finally:
+            with self._llm_lock:
+                if had:
+                    self._llms[backend] = before
+                else:
+                    self._llms.pop(backend, None)
 
     def ask_stream(
         self,
@@ -234,8 +253,15 @@ class Engine:
         return self.retriever.retrieve(question, k or self.settings.top_k, filters, mode)
 
 
-def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma: Any = None) -> Engine:
-    """Build the engine from settings; tests may pass a fake embedder or their own Chroma client."""
+def build_engine(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    chroma: Any = None,
+    llms: Mapping[str, LLM | None] | None = None,
+) -> Engine:
+    """Build the engine from settings; tests may pass a fake embedder, their own Chroma client, or
+    LLMs by backend name (used instead of loading those backends)."""
     embed = embedder if embedder is not None else backends.embedder(settings)
     try:
         client = chroma if chroma is not None else backends.chroma_client(settings)
@@ -244,4 +270,4 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma
         lexical = sync_lexical(store, settings.lexical_dir)
     except OSError as e:  # a data dir that cannot be created, read or written
         raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
-    return Engine(settings, store, embed, lexical)
+    return Engine(settings, store, embed, lexical, _llms=dict(llms or {}))
