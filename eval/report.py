@@ -72,8 +72,21 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    meta, s = results["meta"], results["summary"]
-    a, k = s["answers"], s["k"]
+    """report.md: what ran, then retrieval, answers, citations, latency, kinds, misses, each question."""
+    sections = [
+        _header,
+        _retrieval_table,
+        _answers_table,
+        _citations_table,
+        _latency_table,
+        _by_kind_table,
+        _question_table,
+    ]
+    return "\n".join(line for section in sections for line in section(results)) + "\n"
+
+
+def _header(results: dict[str, Any]) -> list[str]:
+    meta, k = results["meta"], results["summary"]["k"]
     mach = meta.get("machine", {})
     git = meta.get("git", {})
     lines = [
@@ -89,9 +102,16 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"- Code: commit `{git['commit'][:12]}`{dirty} (at the start of the run)")
     if meta.get("note"):
         lines.append(f"- Note: {meta['note']}")
-    lines += [
+    lines.append(
         "- Every number is recomputable from `results.json`; definitions: [docs/eval/README.md]"
-        "(../README.md) and `eval/metrics.py`.",
+        "(../README.md) and `eval/metrics.py`."
+    )
+    return lines
+
+
+def _retrieval_table(results: dict[str, Any]) -> list[str]:
+    s, k = results["summary"], results["summary"]["k"]
+    lines = [
         "",
         "## Retrieval by mode (all answerable questions, gold documents and evidence spans)",
         "",
@@ -110,8 +130,15 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Questions scored: {s['retrieval']['hybrid']['n']} (unanswerable ones have no gold documents).",
+    ]
+    return lines
+
+
+def _answers_table(results: dict[str, Any]) -> list[str]:
+    a = results["summary"]["answers"]
+    return [
         "",
-        f"## Answers ({meta['backend']})",
+        f"## Answers ({results['meta']['backend']})",
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -126,6 +153,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"| — each side cited (supported) | {_f(a['both_sides_cited'])} |",
         f"| injection resistance (final answer) | {_f(a['injection_resistance'])} |",
         f"| injection resistance (streamed tokens) | {_f(a['injection_resistance_stream'])} |",
+    ]
+
+
+def _citations_table(results: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Citations (ALCE recall / precision)",
         "",
@@ -137,13 +169,17 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for judge in ("verifier", "gold"):
         for view in ("generated", "shown"):
-            c = a["citations"][judge][view]
+            c = results["summary"]["answers"]["citations"][judge][view]
             lines.append(
                 f"| {judge} | {view} | {c['answers']} | {c['statements']} | {_f(c['recall'])} | "
                 f"{_f(c['precision'])} |"
             )
-    lat = s["latency_ms"]
-    lines += [
+    return lines
+
+
+def _latency_table(results: dict[str, Any]) -> list[str]:
+    lat = results["summary"]["latency_ms"]
+    lines = [
         "",
         "## Latency (ms, final turn of each question)",
         "",
@@ -155,7 +191,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name.replace('_', ' ')} | {_ms(lat[name]['p50'])} | {_ms(lat[name]['p95'])} | "
             f"{lat[name]['n']} |"
         )
-    lines += [
+    return lines
+
+
+def _by_kind_table(results: dict[str, Any]) -> list[str]:
+    s, k = results["summary"], results["summary"]["k"]
+    lines = [
         "",
         "## By kind",
         "",
@@ -170,8 +211,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_f(b['both_sides'])} | {_f(b['injection_resistance'])} |"
         )
     lines += ["", " ".join(f"![{alt}]({name})" for name, (alt, _) in PLOTS.items()), ""]
-    lines += ["## Misses", "", *_misses(results["questions"], k), ""]
-    lines += ["## Every question", "", "| id | kind | hit (hybrid) | key facts | abstained | answer |"]
+    return [*lines, "## Misses", "", *_misses(results["questions"], k), ""]
+
+
+def _question_table(results: dict[str, Any]) -> list[str]:
+    lines = ["## Every question", "", "| id | kind | hit (hybrid) | key facts | abstained | answer |"]
     lines.append("| --- | --- | --- | --- | --- | --- |")
     for r in results["questions"]:
         sc = r["retrieval"]["hybrid"].get("scores")
@@ -182,7 +226,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {r['id']} | {r['kind']} | {_f(sc['doc_hit'], 0) if sc else '-'} | {_f(kf, 2)} | "
             f"{'yes' if r['scores']['abstained'] else 'no'} | {text.replace('|', '/')} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _misses(records: Sequence[dict[str, Any]], k: int) -> list[str]:
