@@ -24,7 +24,7 @@ from index.errors import IndexingError
 from index.load import Article
 
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
-_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp")
+_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "doc_chunks")
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ class ChunkRecord:
     # "size:mtime_ns:chunking" of the file when it was indexed: re-ingest skips a file whose stamp
     # and sha256 still match without reading it again ("" in indexes built before stamps).
     stamp: str = ""
+    doc_chunks: int = 0  # how many chunks the document has: a partly written one is seen as changed
 
     @classmethod
-    def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "") -> ChunkRecord:
+    def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "", doc_chunks: int = 0) -> ChunkRecord:
         base = chunk.sentences[0].start
         sentences = tuple((s.start - base, s.end - base, s.raw_start, s.raw_end) for s in chunk.sentences)
         return cls(
@@ -63,6 +64,7 @@ class ChunkRecord:
             text=chunk.text,
             sentences=sentences,
             stamp=stamp,
+            doc_chunks=doc_chunks,
         )
 
     def to_metadata(self) -> dict[str, str | int]:
@@ -85,6 +87,7 @@ class ChunkRecord:
             text=text,
             sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
             stamp=str(meta.get("stamp", "")),
+            doc_chunks=int(meta.get("doc_chunks") or 0),
         )
 
 
@@ -136,18 +139,25 @@ class VectorStore:
     def doc_states(self) -> dict[str, DocState]:
         """For each stored document: the file hash, path and stamp it was built from, its chunk ids."""
         ids: dict[str, set[str]] = {}
-        seen: dict[str, set[tuple[str, str, str]]] = {}
+        seen: dict[str, set[tuple[str, str, str, int]]] = {}
         for got in self._pages(["metadatas"], page=max(1000, self.max_batch_size)):
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 doc = str(meta["doc_id"])
                 ids.setdefault(doc, set()).add(cid)
                 seen.setdefault(doc, set()).add(
-                    (str(meta.get("sha256", "")), str(meta.get("path", "")), str(meta.get("stamp", "")))
+                    (
+                        str(meta.get("sha256", "")),
+                        str(meta.get("path", "")),
+                        str(meta.get("stamp", "")),
+                        int(meta.get("doc_chunks") or 0),
+                    )
                 )
         # A document half-replaced by an interrupted ingest has two hashes: treat it as changed.
         out = {}
         for d, chunk_ids in ids.items():
-            sha, path, stamp = next(iter(seen[d])) if len(seen[d]) == 1 else ("", "", "")
+            sha, path, stamp, count = next(iter(seen[d])) if len(seen[d]) == 1 else ("", "", "", 0)
+            if count and count != len(chunk_ids):  # an interrupted write: some chunks are missing
+                sha, path, stamp = "", "", ""
             out[d] = DocState(sha, frozenset(chunk_ids), path, stamp)
         return out
 

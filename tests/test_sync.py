@@ -286,3 +286,15 @@ def test_lexical_index_updated_in_place_equals_one_rebuilt_from_chroma(
     engine.ingest([seeds_copy], prune=True)
     assert engine.lexical.records == engine.store.records()
     assert LexicalIndex(engine.store.records()).fingerprint == engine.lexical.fingerprint
+
+
+def test_a_partly_written_document_is_repaired_though_its_file_is_unchanged(
+    engine: Engine, seeds_copy: Path
+) -> None:
+    first = engine.ingest([seeds_copy])
+    doc = next(seeds_copy.glob("003_*.txt")).stem
+    ids = sorted(engine.store.doc_states()[doc].chunk_ids)
+    engine.store.delete(ids[:1])  # as if killed between two `add` batches
+    report = engine.ingest([seeds_copy])
+    assert (report.updated, report.embedded) == (1, 1)
+    assert engine.store.count() == first.chunks
