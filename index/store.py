@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import re
 import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,11 @@ class LexicalIndex:
         with (tmp / "records.jsonl").open("w", encoding="utf-8") as f:
             for r in self.records:
                 f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+        # The same records as plain tuples: marshal loads them several times faster than JSON, which
+        # was most of opening an index of 100k chunks (records.jsonl stays the portable copy).
+        names = tuple(f.name for f in fields(ChunkRecord))
+        rows = [tuple(getattr(r, n) for n in names) for r in self.records]
+        (tmp / "records.marshal").write_bytes(marshal.dumps((names, rows)))
         (tmp / "fingerprint").write_text(self.fingerprint)
         if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
             self._bm25.save(str(tmp / "bm25"))
@@ -312,12 +318,14 @@ class LexicalIndex:
         path = folder / "records.jsonl"
         if not path.is_file():
             return None
-        records = []
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                d["sentences"] = tuple(tuple(s) for s in d["sentences"])
-                records.append(ChunkRecord(**d))
+        records = _load_marshalled(folder / "records.marshal")
+        if records is None:
+            records = []
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    d = json.loads(line)
+                    d["sentences"] = tuple(tuple(s) for s in d["sentences"])
+                    records.append(ChunkRecord(**d))
         bm25 = None
         if (folder / "bm25").is_dir() and records:
             import bm25s
@@ -329,6 +337,17 @@ class LexicalIndex:
             if bm25 is not None and int(bm25.scores.get("num_docs", -1)) != len(records):
                 bm25 = None
         return cls(records, bm25)
+
+
+def _load_marshalled(path: Path) -> list[ChunkRecord] | None:
+    """Records saved by `LexicalIndex.save`, or None if missing, damaged or from another layout."""
+    try:
+        names, rows = marshal.loads(path.read_bytes())
+        if tuple(names) != tuple(f.name for f in fields(ChunkRecord)):
+            return None
+        return [ChunkRecord(*row) for row in rows]
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
 
 
 def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | None = None) -> LexicalIndex:

@@ -298,3 +298,13 @@ def test_a_partly_written_document_is_repaired_though_its_file_is_unchanged(
     report = engine.ingest([seeds_copy])
     assert (report.updated, report.embedded) == (1, 1)
     assert engine.store.count() == first.chunks
+
+
+def test_saved_records_load_the_same_from_either_file(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    folder = engine.settings.lexical_dir
+    fast = LexicalIndex.load(folder)
+    (folder / "records.marshal").write_bytes(b"damaged")
+    portable = LexicalIndex.load(folder)
+    assert fast is not None and portable is not None
+    assert fast.records == portable.records == engine.store.records()
