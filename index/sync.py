@@ -130,12 +130,10 @@ def _scan(files: Sequence[Path], states: dict[str, DocState], chunking: Chunking
             unchanged += 1
             continue
         article = load(path, data)
-        records = [
-            ChunkRecord.from_chunk(article, c, stamp)
-            for c in chunk(
-                article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
-            )
-        ]
+        chunks = chunk(
+            article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
+        )
+        records = [ChunkRecord.from_chunk(article, c, stamp, len(chunks)) for c in chunks]
         old = state.chunk_ids if state is not None else frozenset()
         if not records:
             skipped.append(article.path or doc_id)

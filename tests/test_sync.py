@@ -286,3 +286,25 @@ def test_lexical_index_updated_in_place_equals_one_rebuilt_from_chroma(
     engine.ingest([seeds_copy], prune=True)
     assert engine.lexical.records == engine.store.records()
     assert LexicalIndex(engine.store.records()).fingerprint == engine.lexical.fingerprint
+
+
+def test_a_partly_written_document_is_repaired_though_its_file_is_unchanged(
+    engine: Engine, seeds_copy: Path
+) -> None:
+    first = engine.ingest([seeds_copy])
+    doc = next(seeds_copy.glob("003_*.txt")).stem
+    ids = sorted(engine.store.doc_states()[doc].chunk_ids)
+    engine.store.delete(ids[:1])  # as if killed between two `add` batches
+    report = engine.ingest([seeds_copy])
+    assert (report.updated, report.embedded) == (1, 1)
+    assert engine.store.count() == first.chunks
+
+
+def test_saved_records_load_the_same_from_either_file(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    folder = engine.settings.lexical_dir
+    fast = LexicalIndex.load(folder)
+    (folder / "records.marshal").write_bytes(b"damaged")
+    portable = LexicalIndex.load(folder)
+    assert fast is not None and portable is not None
+    assert fast.records == portable.records == engine.store.records()
