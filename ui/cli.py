@@ -291,9 +291,7 @@ def eval_cmd(
     results["meta"]["git"] = git
     files = report.write(results, out_dir)
     if write_baseline:
-        base = runner.baseline_from(results["summary"])
-        runner.BASELINE.write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
-        files.append(runner.BASELINE)
+        files.append(runner.write_baseline(results["summary"], path))
     _print_eval_summary(results, backend, k, runner.MODES)
     for f in files:
         out.print(f"wrote {f}", highlight=False)

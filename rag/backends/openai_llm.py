@@ -32,7 +32,8 @@ class OpenAIChatLLM(CustomLLM):
     """Chat with an OpenAI-compatible server through the official `openai` client.
 
     Every failure of the server or the network is raised as `BackendUnavailable` with a one-line
-    message, including failures in the middle of a stream.
+    message, including failures in the middle of a stream. A `constraint=` keyword is sent as a
+    llama.cpp grammar where the server accepts one.
     """
 
     base_url: str | None = Field(
@@ -48,6 +49,7 @@ class OpenAIChatLLM(CustomLLM):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
     _client: openai.OpenAI = PrivateAttr()
+    _grammar_ok: bool = PrivateAttr(default=True)
 
     def __init__(
         self,
@@ -95,9 +97,7 @@ class OpenAIChatLLM(CustomLLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """One request, one answer. Extra kwargs (`stop`, `seed`, ...) go to the server as is."""
         with self._translated():
-            response = self._client.chat.completions.create(
-                messages=self._wire_messages(messages), stream=False, **self._params(kwargs)
-            )
+            response = self._create(messages, False, kwargs)
         if not response.choices:
             raise BackendUnavailable(f"the OpenAI-compatible server at {self.server_url} answered no choices")
         text = response.choices[0].message.content or ""
@@ -111,10 +111,24 @@ class OpenAIChatLLM(CustomLLM):
         first `next()`.
         """
         with self._translated():
-            stream = self._client.chat.completions.create(
-                messages=self._wire_messages(messages), stream=True, **self._params(kwargs)
-            )
+            stream = self._create(messages, True, kwargs)
         return self._deltas(stream)
+
+    def _create(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> Any:
+        """Send one request. A `constraint` (see `rag.grammar`) goes as a llama.cpp `grammar`; a
+        server that rejects the field (400) is asked again without it, and not sent it again."""
+        kwargs = dict(kwargs)
+        constraint = kwargs.pop("constraint", None)
+        wire = self._wire_messages(messages)
+        if constraint is not None and self._grammar_ok:
+            extra = {**kwargs.pop("extra_body", {}), "grammar": constraint.gbnf}
+            try:
+                return self._client.chat.completions.create(
+                    messages=wire, stream=stream, extra_body=extra, **self._params(kwargs)
+                )
+            except openai.BadRequestError:
+                self._grammar_ok = False
+        return self._client.chat.completions.create(messages=wire, stream=stream, **self._params(kwargs))
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
