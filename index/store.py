@@ -204,12 +204,14 @@ class VectorStore:
             where=where,
             include=["metadatas", "documents", "distances"],
         )
-        # With cosine space, similarity = 1 - distance.
+        # With cosine space, similarity = 1 - distance. An id without metadata was deleted by
+        # another process after this one loaded its vector index: it is gone, so it is dropped.
         return [
             (ChunkRecord.from_metadata(cid, text or "", dict(meta)), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
+            if meta and "doc_id" in meta
         ]
 
 
@@ -319,6 +321,14 @@ class LexicalIndex:
             if bm25 is not None and int(bm25.scores.get("num_docs", -1)) != len(records):
                 bm25 = None
         return cls(records, bm25)
+
+
+def saved_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the lexical index saved under `folder` (None if there is none yet)."""
+    try:
+        return (folder / "fingerprint").read_text().strip() or None
+    except OSError:
+        return None
 
 
 def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | None = None) -> LexicalIndex:

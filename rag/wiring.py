@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +14,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.load import KINDS, discover
-from index.store import LexicalIndex, VectorStore, sync_lexical
+from index.store import LexicalIndex, VectorStore, saved_fingerprint, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
@@ -41,6 +41,7 @@ class Engine:
     """The built core: stores, embedder and retriever, with the operations the edges call.
 
     LLMs are loaded on first use, once per backend, and kept on the engine (never in globals).
+    The stores follow what other processes (a CLI ingest on the same data dir) write: see `refresh`.
     """
 
     settings: Settings
@@ -48,6 +49,10 @@ class Engine:
     embedder: Embedder
     lexical: LexicalIndex
     llms: dict[str, LLM | None] = field(default_factory=dict)
+    # Opens the vector store again (an embedded Chroma's in-memory index is per process); None
+    # when the store already sees every writer (a Chroma server).
+    reopen_store: Callable[[], VectorStore] | None = field(default=None, repr=False, compare=False)
+    _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Uploads check ids, replace files and ingest as one step.
@@ -56,8 +61,28 @@ class Engine:
     _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def refresh(self) -> bool:
+        """Take up what another process wrote to the index since this engine last looked.
+
+        Cheap enough for every request: it reads the saved lexical index's fingerprint (a few
+        bytes), which every ingest that changes anything rewrites last. Returns whether it reloaded.
+        """
+        saved = saved_fingerprint(self.settings.lexical_dir)
+        if saved is None or saved == self.lexical.fingerprint or self._ingest_lock.locked():
+            return False
+        with self._refresh_lock:
+            if saved_fingerprint(self.settings.lexical_dir) == self.lexical.fingerprint:
+                return False  # another request reloaded it meanwhile
+            store = self.reopen_store() if self.reopen_store is not None else self.store
+            lexical = LexicalIndex.load(self.settings.lexical_dir)
+            if lexical is None:
+                return False
+            self.store, self.lexical = store, lexical
+            return True
+
     @property
     def retriever(self) -> HybridRetriever:
+        self.refresh()
         return HybridRetriever(
             self.store,
             self.lexical,
@@ -100,6 +125,7 @@ class Engine:
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
+        self.refresh()  # never write through a vector index older than what is on disk
         with self._ingest_lock:
             known = {d.doc_id: d for d in self.documents()}
             if doc_id in known and Path(known[doc_id].path).resolve().parent != uploads.resolve():
@@ -202,6 +228,7 @@ class Engine:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed articles, by document id."""
+        self.refresh()
         by_doc: dict[str, list[Any]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
@@ -244,4 +271,10 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma
         lexical = sync_lexical(store, settings.lexical_dir)
     except OSError as e:  # a data dir that cannot be created, read or written
         raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
-    return Engine(settings, store, embed, lexical)
+
+    def reopen() -> VectorStore:
+        client = backends.chroma_client(settings, reopen=True)
+        return VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
+
+    embedded = chroma is None and not settings.chroma_url
+    return Engine(settings, store, embed, lexical, reopen_store=reopen if embedded else None)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -36,20 +37,19 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`rag ingest seeds` then `rag serve` with an API key; yields the base URL."""
-    data = tmp_path_factory.mktemp("serve") / "data"
-    env = environment(data, RAG_API_KEY=KEY)
-    r = subprocess.run(
-        [RAG, "ingest", str(SEEDS)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert r.returncode == 0, r.stderr
+@contextlib.contextmanager
+def serving(data: Path, env: dict[str, str], *args: str) -> Iterator[str]:
+    """`rag serve` on a free loopback port until the block ends; yields the base URL. Its log
+    (beside `data`) must show the URL and no traceback."""
     port = free_port()
-    log = data.parent / "serve.log"
+    log = data.parent / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [RAG, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [RAG, "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -74,6 +74,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     printed = log.read_text()
     assert f"http://127.0.0.1:{port}/" in printed  # the URL is printed for the user
     assert "Traceback" not in printed
+
+
+def ingest(paths: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """`rag ingest` in its own process; its JSON summary."""
+    r = subprocess.run(
+        [RAG, "ingest", str(paths), "--json", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    summary: dict[str, Any] = json.loads(r.stdout)
+    return summary
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`rag ingest seeds` then `rag serve` with an API key; yields the base URL."""
+    data = tmp_path_factory.mktemp("serve") / "data"
+    env = environment(data, RAG_API_KEY=KEY)
+    ingest(SEEDS, env)
+    with serving(data, env) as base:
+        yield base
 
 
 @pytest.fixture
