@@ -61,7 +61,8 @@ def make_client(real_engine: Engine) -> Iterator[Callable[..., TestClient]]:
 
     def make(engine: Engine | None = None, **overrides: Any) -> TestClient:
         eng = engine or real_engine
-        settings = eng.settings.model_copy(update=overrides)
+        # These tests pick backends per request, which needs the operator's leave.
+        settings = eng.settings.model_copy(update={"client_backends": "all", **overrides})
         c = TestClient(create_app(eng, settings, ui=False), raise_server_exceptions=False)
         clients.append(c)
         return c

@@ -193,3 +193,18 @@ def test_binding_beyond_loopback_without_a_key_refuses_to_start(tmp_path: Path) 
     assert r.returncode != 0
     assert "RAG_API_KEY" in r.stderr and "0.0.0.0" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_forged_forwarded_for_gets_no_fresh_rate_limit_bucket(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = environment(data, RAG_API_KEY=KEY, RAG_RATE_LIMIT_BURST="3", RAG_RATE_LIMIT_PER_MINUTE="1")
+    with serving(data, env) as base:
+        codes = [
+            httpx.get(
+                f"{base}/v1/models",
+                headers={"Authorization": "Bearer wrong", "X-Forwarded-For": f"10.9.{i}.1"},
+                timeout=30,
+            ).status_code
+            for i in range(6)
+        ]
+    assert codes == [401, 401, 401, 429, 429, 429]

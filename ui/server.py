@@ -14,6 +14,7 @@ import hmac
 import ipaddress
 import os
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -23,7 +24,7 @@ from ui.api import answers, documents, openai_compat, service
 from ui.api.errors import install_error_handlers
 from ui.api.guard import Guard, RateLimiter
 
-__all__ = ["RateLimiter", "check_bind", "create_app", "ui_login"]
+__all__ = ["RateLimiter", "check_bind", "create_app", "ui_login", "uvicorn_options"]
 
 
 def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAPI:
@@ -86,6 +87,18 @@ def ui_login(key: str) -> Callable[[str, str], bool]:
         return hmac.compare_digest(password.encode(), key.encode())
 
     return check
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn treats X-Forwarded-For: ignored unless RAG_FORWARDED_ALLOW_IPS names the proxies.
+
+    uvicorn believes it from 127.0.0.1 by default, so any local process (or anything a local proxy
+    passes through) could pick its client address and get a fresh rate-limit bucket per request.
+    """
+    proxies = [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def check_bind(host: str, settings: Settings) -> None:
