@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
+    local_queue: int = Field(
+        4,
+        ge=0,
+        description="API questions that may wait for the local model while it writes another answer; "
+        "more get a 503 with Retry-After.",
+    )
     client_backends: str = Field(
         "",
         description="Answer backends a client (API or chat) may pick besides RAG_LLM_BACKEND: "

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.llms import ChatMessage
+from pydantic import PrivateAttr
 
 from rag.settings import Settings
 from rag.wiring import Engine
@@ -109,3 +110,49 @@ def test_a_client_that_gives_up_stops_the_generation(
         stopped_at = llm.produced
         time.sleep(0.5)
     assert llm.produced == stopped_at < 200  # 420 words if it had run on
+
+
+class OneAtATimeLLM(SlowLLM):
+    """Writes one answer at a time, as llama.cpp does (a lock)."""
+
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        with self._lock:
+            yield from super().stream_chat(messages, **kwargs)
+
+
+def test_the_local_model_queue_is_bounded_and_evidence_comes_first(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
+    engine = make_engine(llm_backend="local", local_queue=1)  # one writing, one waiting
+    engine.ingest([seeds_copy])
+    reply = " ".join(["The PMF wanted the troops to stay."] * 30)
+    engine.llms["local"] = OneAtATimeLLM().enqueue(reply, reply, reply)
+    seen: dict[str, list[tuple[float, str]]] = {"a": [], "b": []}
+
+    def stream(base: str, name: str) -> None:
+        body = {"question": PMF, "stream": True}
+        with httpx.stream("POST", f"{base}/v1/answer", json=body, timeout=60) as r:
+            assert r.status_code == 200
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    seen[name].append((time.monotonic(), line.removeprefix("event: ")))
+
+    with live(create_app(engine, engine.settings, ui=False)) as base:
+        clients = [threading.Thread(target=stream, args=(base, name)) for name in seen]
+        for c in clients:
+            c.start()
+        deadline = time.monotonic() + 30
+        while not all(seen.values()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        busy = httpx.post(f"{base}/v1/answer", json={"question": PMF}, timeout=30)
+        for c in clients:
+            c.join(timeout=60)
+        after = httpx.post(f"{base}/v1/answer", json={"question": PMF}, timeout=60)
+    assert busy.status_code == 503 and busy.headers["Retry-After"], busy.text
+    assert "local model is busy" in busy.json()["error"]["message"]
+    assert after.status_code == 200, after.text  # places are given back
+    first_done = min(events[-1][0] for events in seen.values())
+    for events in seen.values():  # the waiting request had its evidence before the other finished
+        assert events[0][1] == "passages" and events[0][0] < first_done and events[-1][1] == "answer"

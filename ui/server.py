@@ -23,6 +23,7 @@ from rag.wiring import Engine
 from ui.api import answers, documents, openai_compat, service
 from ui.api.errors import install_error_handlers
 from ui.api.guard import Guard, RateLimiter
+from ui.api.streaming import LocalModelQueue
 
 __all__ = ["RateLimiter", "check_bind", "create_app", "ui_login", "uvicorn_options"]
 
@@ -38,6 +39,7 @@ def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAP
     app.state.engine = engine
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.local_queue = LocalModelQueue(settings.local_queue)
     install_error_handlers(app)
     routers = (service.health, answers.router, openai_compat.router, documents.router)
     for router in (*routers, service.fallback(*routers)):

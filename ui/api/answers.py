@@ -54,7 +54,7 @@ async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settin
     filters = req.filters.to_filters() if req.filters else None
     turns = prior_turns(req.history, settings)
     events = await answer_events(
-        engine, settings, question, turns, backend=req.backend, k=req.k, filters=filters
+        engine, request, question, turns, backend=req.backend, k=req.k, filters=filters
     )
     if not req.stream:
         final = await final_answer(events, request)

@@ -113,7 +113,7 @@ async def chat_completions(
     filters = req.filters.to_filters() if req.filters else None
     prior = prior_turns(turns, settings)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    events = await answer_events(engine, settings, question, prior, backend=backend, k=req.k, filters=filters)
+    events = await answer_events(engine, request, question, prior, backend=backend, k=req.k, filters=filters)
     if not req.stream:
         a = await final_answer(events, request)
         if a is None:

@@ -4,7 +4,8 @@ stopped when the client hangs up."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from functools import partial
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Backend, Event, Filters
 from rag.wiring import Engine
 from ui.api.common import allowed_backend
+from ui.api.errors import ApiError
 
 T = TypeVar("T")
 
@@ -41,9 +43,64 @@ async def in_threads(items: Iterator[T]) -> AsyncIterator[T]:
             await run_in_threadpool(close)
 
 
+class LocalModelQueue:
+    """Answers on the local model in flight: it writes one at a time, `waiting` more may queue for
+    it (their passages and evidence still come at once), and any beyond that get a 503 with
+    Retry-After rather than a wait nobody can bound."""
+
+    def __init__(self, waiting: int) -> None:
+        self.limit = waiting + 1
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def admit(self) -> Callable[[], None]:
+        """Take a place (or raise the 503); returns the call that gives it back."""
+        with self._lock:
+            if self._in_flight >= self.limit:
+                raise ApiError(
+                    503,
+                    f"the local model is busy ({self._in_flight - 1} questions are waiting for it); "
+                    "try again shortly",
+                    headers={"Retry-After": "10"},
+                )
+            self._in_flight += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
+                    self._in_flight -= 1
+
+        return release
+
+
+class _Admitted(Iterator[Event]):
+    """An answer stream that gives its place in the queue back when it ends, fails or is closed."""
+
+    def __init__(self, events: Iterator[Event], release: Callable[[], None]) -> None:
+        self._events, self._release = events, release
+
+    def __next__(self) -> Event:
+        try:
+            return next(self._events)
+        except BaseException:  # StopIteration included
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._events, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
+
+
 async def answer_events(
     engine: Engine,
-    settings: Settings,
+    request: Request,
     question: str,
     turns: list[PriorTurn],
     *,
@@ -52,12 +109,22 @@ async def answer_events(
     filters: Filters | None,
 ) -> Iterator[Event]:
     """The answer stream of `question` after `turns` (started in a thread: it may load a model);
-    a 403 for a backend the operator does not let clients pick."""
+    a 403 for a backend the operator does not let clients pick, a 503 when the local model's
+    queue is full."""
+    settings: Settings = request.app.state.settings
     backend = allowed_backend(backend, settings)
-    conv = await run_in_threadpool(engine.conversation, turns, k=k, filters=filters)
-    return await run_in_threadpool(
-        partial(engine.ask_stream, question, backend=backend, k=k, filters=filters, conversation=conv)
-    )
+    queue: LocalModelQueue = request.app.state.local_queue
+    release = queue.admit() if (backend or settings.llm_backend) == "local" else None
+    try:
+        conv = await run_in_threadpool(engine.conversation, turns, k=k, filters=filters)
+        events = await run_in_threadpool(
+            partial(engine.ask_stream, question, backend=backend, k=k, filters=filters, conversation=conv)
+        )
+    except BaseException:
+        if release is not None:
+            release()
+        raise
+    return events if release is None else _Admitted(events, release)
 
 
 async def final_answer(events: Iterator[Event], request: Request) -> Answer | None:
