@@ -215,12 +215,14 @@ class VectorStore:
             where=where,
             include=["metadatas", "documents", "distances"],
         )
-        # With cosine space, similarity = 1 - distance.
+        # With cosine space, similarity = 1 - distance. An id without metadata was deleted by
+        # another process after this one loaded its vector index: it is gone, so it is dropped.
         return [
             (ChunkRecord.from_metadata(cid, text or "", dict(meta)), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
+            if meta and "doc_id" in meta
         ]
 
 
@@ -347,6 +349,14 @@ def _load_marshalled(path: Path) -> list[ChunkRecord] | None:
             return None
         return [ChunkRecord(*row) for row in rows]
     except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def saved_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the lexical index saved under `folder` (None if there is none yet)."""
+    try:
+        return (folder / "fingerprint").read_text().strip() or None
+    except OSError:
         return None
 
 

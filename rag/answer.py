@@ -276,8 +276,13 @@ class Answerer:
         filters: Filters | None = None,
         conversation: Conversation | None = None,
         mode: Mode = "hybrid",
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Event]:
-        """Events: passages and evidence, then tokens, then the verified `Answer`."""
+        """Events: passages and evidence, then tokens, then the verified `Answer`.
+
+        `cancelled` is asked after every token the model writes: once it says yes (the client has
+        gone) the model stops and the stream ends without an answer. Unsupported sentences send
+        nothing, so closing the stream alone would let the model run on until its next event."""
         clock = _Clock()
         g = self.ground(question, k, filters, conversation, mode)
         yield PassagesEvent(g.passages, g.evidence, g.conflicts)
@@ -291,7 +296,7 @@ class Answerer:
             yield TokenEvent(draft.text)
             yield self._answer(g, draft, self.backend, clock)
             return
-        yield from self._generate_and_reconcile(g, self.llm, clock)
+        yield from self._generate_and_reconcile(g, self.llm, clock, cancelled or _never)
 
     def ground(
         self, question: str, k: int, filters: Filters | None, conversation: Conversation | None, mode: Mode
@@ -341,7 +346,9 @@ class Answerer:
     def _extractive(self, g: Grounding) -> _Draft:
         return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts), g.passages))
 
-    def _generate_and_reconcile(self, g: Grounding, llm: LLM, clock: _Clock) -> Iterator[Event]:
+    def _generate_and_reconcile(
+        self, g: Grounding, llm: LLM, clock: _Clock, cancelled: Callable[[], bool]
+    ) -> Iterator[Event]:
         """Generate from the chosen sentences; each sentence is verified as it completes and only
         supported ones are streamed. Then `reconcile` adds what the model left out."""
         sources = prompt_sources(g, self.context_budget)
@@ -354,7 +361,7 @@ class Answerer:
             deltas = llm.stream_chat(
                 answer_messages(sources, g.standalone), constraint=cited_answer(p.n for p in passages)
             )
-            for sentence in completed_sentences(chunk.delta or "" for chunk in deltas):
+            for sentence in completed_sentences(_until(cancelled, (chunk.delta or "" for chunk in deltas))):
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
@@ -366,6 +373,11 @@ class Answerer:
             for text in self._fallback(g, out):
                 yield out.emit(text)
             yield self._answer(g, out.draft(notes=(note,)), "extractive (fallback)", clock)
+            return
+        if cancelled():
+            close = getattr(deltas, "close", None)
+            if close is not None:
+                close()  # the model stops writing for no one
             return
         yield from self.reconcile(g, " ".join(raw), out)
 
@@ -488,6 +500,17 @@ class _Stream:
 
     def draft(self, notes: tuple[str, ...]) -> _Draft:
         return _Draft(" ".join(self.kept), self.claims, self.supports, notes=notes, first_ms=self.first_ms)
+
+
+def _never() -> bool:
+    return False
+
+
+def _until(cancelled: Callable[[], bool], deltas: Iterable[str]) -> Iterator[str]:
+    for delta in deltas:
+        if cancelled():
+            return
+        yield delta
 
 
 def completed_sentences(deltas: Iterable[str]) -> Iterator[str]:

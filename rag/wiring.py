@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.load import KINDS, discover
-from index.store import ChunkRecord, LexicalIndex, VectorStore, sync_lexical
+from index.store import ChunkRecord, LexicalIndex, VectorStore, saved_fingerprint, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
@@ -43,6 +43,7 @@ class Engine:
 
     LLMs are loaded on first use, once per backend, and kept on the engine (never in globals);
     `build_engine(llms=...)` and `override_llm` plug in one built elsewhere (a fake, in tests).
+    The stores follow what other processes (a CLI ingest on the same data dir) write: see `refresh`.
     """
 
     settings: Settings
@@ -50,6 +51,10 @@ class Engine:
     embedder: Embedder
     lexical: LexicalIndex
     _llms: dict[str, LLM | None] = field(default_factory=dict, repr=False)
+    # Opens the vector store again (an embedded Chroma's in-memory index is per process); None
+    # when the store already sees every writer (a Chroma server).
+    reopen_store: Callable[[], VectorStore] | None = field(default=None, repr=False, compare=False)
+    _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Uploads check ids, replace files and ingest as one step.
@@ -58,8 +63,28 @@ class Engine:
     _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def refresh(self) -> bool:
+        """Take up what another process wrote to the index since this engine last looked.
+
+        Cheap enough for every request: it reads the saved lexical index's fingerprint (a few
+        bytes), which every ingest that changes anything rewrites last. Returns whether it reloaded.
+        """
+        saved = saved_fingerprint(self.settings.lexical_dir)
+        if saved is None or saved == self.lexical.fingerprint or self._ingest_lock.locked():
+            return False
+        with self._refresh_lock:
+            if saved_fingerprint(self.settings.lexical_dir) == self.lexical.fingerprint:
+                return False  # another request reloaded it meanwhile
+            store = self.reopen_store() if self.reopen_store is not None else self.store
+            lexical = LexicalIndex.load(self.settings.lexical_dir)
+            if lexical is None:
+                return False
+            self.store, self.lexical = store, lexical
+            return True
+
     @property
     def retriever(self) -> HybridRetriever:
+        self.refresh()
         return HybridRetriever(
             self.store,
             self.lexical,
@@ -102,6 +127,7 @@ class Engine:
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
+        self.refresh()  # never write through a vector index older than what is on disk
         with self._ingest_lock:
             known = {d.doc_id: d for d in self.documents()}
             if doc_id in known and Path(known[doc_id].path).resolve().parent != uploads.resolve():
@@ -178,6 +204,11 @@ class Engine:
             aliases=self.aliases(),
         )
 
+    def loaded_backends(self) -> frozenset[str]:
+        """The backends whose LLM is loaded (or plugged in) on this engine."""
+        with self._llm_lock:
+            return frozenset(self._llms)
+
     @contextmanager
     def override_llm(self, backend: str, llm: LLM | None) -> Iterator[None]:
         """Answer `backend` with `llm` inside the block; afterwards it has what it had before
@@ -202,12 +233,18 @@ class Engine:
         k: int | None = None,
         filters: Filters | None = None,
         conversation: Conversation | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Event]:
-        """Answer events: passages and evidence, then tokens, then the verified `Answer`."""
+        """Answer events: passages and evidence, then tokens, then the verified `Answer`
+        (`cancelled`: see `Answerer.stream`)."""
         if not question.strip():
             raise BadRequest("the question is empty")
         return self.answerer(backend).stream(
-            question, k=k or self.settings.top_k, filters=filters, conversation=conversation
+            question,
+            k=k or self.settings.top_k,
+            filters=filters,
+            conversation=conversation,
+            cancelled=cancelled,
         )
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
@@ -221,6 +258,7 @@ class Engine:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed articles, by document id."""
+        self.refresh()
         by_doc: dict[str, list[ChunkRecord]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
@@ -270,4 +308,12 @@ def build_engine(
         lexical = sync_lexical(store, settings.lexical_dir)
     except OSError as e:  # a data dir that cannot be created, read or written
         raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
-    return Engine(settings, store, embed, lexical, _llms=dict(llms or {}))
+
+    def reopen() -> VectorStore:
+        client = backends.chroma_client(settings, reopen=True)
+        return VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
+
+    embedded = chroma is None and not settings.chroma_url
+    return Engine(
+        settings, store, embed, lexical, _llms=dict(llms or {}), reopen_store=reopen if embedded else None
+    )

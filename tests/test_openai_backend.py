@@ -141,6 +141,16 @@ def test_a_server_that_never_answers_times_out(silent_url: str) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_retries_share_one_deadline(silent_url: str) -> None:
+    """RAG_OPENAI_TIMEOUT bounds the whole wait, retries included (not each of the three tries)."""
+    llm = OpenAIChatLLM(base_url=silent_url, model="m", timeout=1.0, max_retries=2)
+    for call in (llm.chat, llm.stream_chat):
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match=r"did not answer within 1 s"):
+            call(QUESTION)
+        assert time.monotonic() - started < 1.8
+
+
 Script = Callable[[BaseHTTPRequestHandler], None]
 
 

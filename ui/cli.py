@@ -381,7 +381,7 @@ def serve_cmd(
     import uvicorn
 
     from rag.wiring import build_engine
-    from ui.server import check_bind, create_app
+    from ui.server import check_bind, create_app, uvicorn_options
 
     settings = _settings()
     try:
@@ -395,7 +395,8 @@ def serve_cmd(
         )
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     out.print(f"newsrag: chat {url}/  API {url}/v1/  docs {url}/docs", highlight=False)
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+    app = create_app(engine, settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
 
 
 def main() -> None:

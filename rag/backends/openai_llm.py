@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -26,6 +28,8 @@ from rag.errors import BackendUnavailable
 
 # Local servers ignore the key, but the client refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
+# Statuses worth another try (besides 5xx and connection errors), as the openai client retries them.
+_RETRY_STATUS = frozenset({408, 409, 429})
 
 
 class OpenAIChatLLM(CustomLLM):
@@ -43,7 +47,9 @@ class OpenAIChatLLM(CustomLLM):
         default=None, exclude=True, repr=False, description="None: a placeholder, enough for local servers."
     )
     model: str = Field(description="Model name sent with every request.")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds to connect, and to wait for each read.")
+    timeout: float = Field(
+        default=60.0, gt=0, description="Seconds for the answer to start, retries included; then per read."
+    )
     max_retries: int = Field(default=2, ge=0, description="Retries of connection errors, 408/409/429/5xx.")
     max_tokens: int = Field(default=256, ge=1, description="Most tokens an answer may generate.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
@@ -123,12 +129,10 @@ class OpenAIChatLLM(CustomLLM):
         if constraint is not None and self._grammar_ok:
             extra = {**kwargs.pop("extra_body", {}), "grammar": constraint.gbnf}
             try:
-                return self._client.chat.completions.create(
-                    messages=wire, stream=stream, extra_body=extra, **self._params(kwargs)
-                )
+                return self._send(wire, stream, {**kwargs, "extra_body": extra})
             except openai.BadRequestError:
                 self._grammar_ok = False
-        return self._client.chat.completions.create(messages=wire, stream=stream, **self._params(kwargs))
+        return self._send(wire, stream, kwargs)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -146,6 +150,24 @@ class OpenAIChatLLM(CustomLLM):
                 yield CompletionResponse(text=chunk.message.content or "", delta=chunk.delta, raw=chunk.raw)
 
         return gen()
+
+    def _send(self, wire: list[ChatCompletionMessageParam], stream: bool, kwargs: dict[str, Any]) -> Any:
+        """The request, retried (connection errors, timeouts, 408/409/429/5xx) up to `max_retries`
+        times, all within one deadline of `timeout` seconds: not `timeout` per try."""
+        deadline = time.monotonic() + self.timeout
+        for attempt in itertools.count():
+            client = self._client.with_options(timeout=max(deadline - time.monotonic(), 0.01), max_retries=0)
+            try:
+                return client.chat.completions.create(messages=wire, stream=stream, **self._params(kwargs))
+            except (openai.APIConnectionError, openai.APIStatusError) as e:
+                retry = not isinstance(e, openai.APIStatusError) or (
+                    e.status_code in _RETRY_STATUS or e.status_code >= 500
+                )
+                pause = min(0.5 * 2**attempt, 8.0)
+                if not retry or attempt >= self.max_retries or time.monotonic() + pause >= deadline:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def _wire_messages(self, messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
         wire = [
