@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.clean import Removal, clean
 from index.errors import IndexingError
-from index.metadata import extract
+from index.metadata import extract, merge, page_meta
 from index.text import MappedText
 
 KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
@@ -29,6 +29,7 @@ class Article:
     outlet: str | None
     date: str | None
     sha256: str
+    author: str | None = None
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
@@ -58,9 +59,12 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Article:
-    """Clean raw article text ("text", "markdown" or "html") and extract its metadata (no I/O)."""
+    """Clean raw article text ("text", "markdown" or "html") and extract its metadata (no I/O):
+    a web page's own markup first (`page_meta`), then its text."""
     cleaned = clean(raw, kind=kind)
     meta = extract(cleaned.text.text, cleaned.removed)
+    if kind == "html":
+        meta = merge(page_meta(raw), meta)
     return Article(
         doc_id=doc_id,
         path=path,
@@ -71,6 +75,7 @@ def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Artic
         outlet=meta.outlet,
         date=meta.date,
         sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        author=meta.author,
     )
 
 

@@ -24,7 +24,7 @@ from index.errors import IndexingError
 from index.load import Article
 
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
-_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp")
+_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "author")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ChunkRecord:
     # "size:mtime_ns:chunking" of the file when it was indexed: re-ingest skips a file whose stamp
     # and sha256 still match without reading it again ("" in indexes built before stamps).
     stamp: str = ""
+    author: str | None = None
 
     @classmethod
     def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "") -> ChunkRecord:
@@ -63,6 +64,7 @@ class ChunkRecord:
             text=chunk.text,
             sentences=sentences,
             stamp=stamp,
+            author=article.author,
         )
 
     def to_metadata(self) -> dict[str, str | int]:
@@ -85,6 +87,7 @@ class ChunkRecord:
             text=text,
             sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
             stamp=str(meta.get("stamp", "")),
+            author=str(meta.get("author") or "") or None,
         )
 
 
@@ -257,6 +260,12 @@ class LexicalIndex:
 
                 self._bm25 = bm25s.BM25()
                 self._bm25.index(corpus, show_progress=False)
+
+    def relabelled(self, records: Sequence[ChunkRecord]) -> LexicalIndex:
+        """This index with its records' metadata replaced (the same chunks and texts, in order)."""
+        if [(r.chunk_id, r.text) for r in records] != [(r.chunk_id, r.text) for r in self.records]:
+            raise ValueError("relabelled records must be the same chunks, in the same order")
+        return LexicalIndex(records, self._bm25)
 
     def search(
         self, query: str, k: int, doc_ids: Collection[str] | None = None

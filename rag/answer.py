@@ -486,5 +486,9 @@ def _citations(
         quote = found.quote if found else next((s.quote for s in scored if s.quote.n == n), None)
         start, end, text = (quote.start, quote.end, quote.text) if quote else (p.start, p.end, p.text)
         supported = bool(found and found.supported)
-        out.append(Citation(n, p.doc_id, p.title, p.outlet, p.date, p.chunk_id, start, end, text, supported))
+        out.append(
+            Citation(
+                n, p.doc_id, p.title, p.outlet, p.date, p.chunk_id, start, end, text, supported, p.author
+            )
+        )
     return tuple(out)

@@ -119,9 +119,11 @@ class ChatSession:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
-def filters_from(outlet: str | None, since: str | None, until: str | None) -> Filters | None:
+def filters_from(
+    outlet: str | None, since: str | None, until: str | None, author: str | None = None
+) -> Filters | None:
     """The Settings fields as `Filters` (None when all are blank); BadRequest for a bad date or range."""
-    return Filters.parse(outlet, since, until) or None
+    return Filters.parse(outlet, since, until, author=author) or None
 
 
 def error_message(e: Exception, backend: str) -> str:
@@ -209,6 +211,7 @@ class ChatActions:
         outlet: str,
         since: str,
         until: str,
+        author: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (chatbot, sources panel, plain text, session, question box)."""
         reply = _Reply(
@@ -221,7 +224,7 @@ class ChatActions:
         backend = backend if backend in get_args(Backend) else self.settings.llm_backend
         evidence_block = ""
         try:
-            filters = filters_from(outlet, since, until)
+            filters = filters_from(outlet, since, until, author)
             yield reply.show(render.pending_html("", "Searching the articles…"))
             events = self.engine.ask_stream(
                 reply.question, backend=backend, k=int(k), filters=filters, conversation=session.conversation
@@ -312,6 +315,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                             outlet = gr.Textbox(label="Outlet contains", placeholder="e.g. Washington Times")
                             since = gr.Textbox(label="Since", placeholder="YYYY[-MM[-DD]]")
                             until = gr.Textbox(label="Until", placeholder="YYYY[-MM[-DD]]")
+                            author = gr.Textbox(label="Author contains", placeholder="e.g. Doe")
                     with gr.Accordion("Answer as text, with citations", open=False):
                         plain = gr.Textbox(
                             label="Last answer",
@@ -346,7 +350,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     render.viewer_placeholder("Select an article to read it."), elem_id="nr-document"
                 )
 
-        inputs = [question, session, k, backend, outlet, since, until]
+        inputs = [question, session, k, backend, outlet, since, until, author]
         outputs = [chatbot, sources, plain, session, question]
         # One answer at a time across sessions: llama.cpp is not thread-safe, and 2 cores gain nothing.
         one_at_a_time: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "ask"}

@@ -45,8 +45,9 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def source_label(outlet: str | None, date: str | None) -> str:
-    return f"{outlet or 'Unknown outlet'}, {date or 'undated'}"
+def source_label(outlet: str | None, date: str | None, author: str | None = None) -> str:
+    """ "Outlet, date" (with ", by Author" when the article names one)."""
+    return f"{outlet or 'Unknown outlet'}, {date or 'undated'}" + (f", by {author}" if author else "")
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ def spans_for(answer_or_passages: Answer | Sequence[Passage]) -> dict[int, Span]
     else:
         passages, citations = answer_or_passages, ()
     out = {
-        p.n: Span(p.n, p.doc_id, p.start, p.end, f"{source_label(p.outlet, p.date)} — {p.title}")
+        p.n: Span(p.n, p.doc_id, p.start, p.end, f"{source_label(p.outlet, p.date, p.author)} — {p.title}")
         for p in passages
     }
     for c in citations:
-        out[c.n] = Span(c.n, c.doc_id, c.start, c.end, f"{source_label(c.outlet, c.date)} — {c.title}")
+        out[c.n] = Span(
+            c.n, c.doc_id, c.start, c.end, f"{source_label(c.outlet, c.date, c.author)} — {c.title}"
+        )
     return out
 
 
@@ -186,7 +189,7 @@ def sources_list_html(answer: Answer, spans: dict[int, Span]) -> str:
     for c in answer.citations:
         mark = "" if c.supported else ' <span class="nr-badge-bad">quote does not back the claim</span>'
         rows.append(
-            f"<li>{chip(c.n, spans.get(c.n))} {esc(source_label(c.outlet, c.date))} — "
+            f"<li>{chip(c.n, spans.get(c.n))} {esc(source_label(c.outlet, c.date, c.author))} — "
             f"<i>{esc(c.title)}</i>{mark}</li>"
         )
     return f'<div class="nr-sources"><b>Sources</b><ul>{"".join(rows)}</ul></div>'
@@ -211,7 +214,7 @@ def answer_html(answer: Answer) -> str:
     evidence = evidence_html(answer.evidence, answer.conflicts, spans, open_=False)
     if answer.abstained:
         related = "".join(
-            f"<li>{chip(p.n, spans.get(p.n))} {esc(source_label(p.outlet, p.date))} — "
+            f"<li>{chip(p.n, spans.get(p.n))} {esc(source_label(p.outlet, p.date, p.author))} — "
             f"<i>{esc(p.title)}</i></li>"
             for p in answer.passages
         )
@@ -285,7 +288,7 @@ def passages_panel_html(passages: Sequence[Passage], answer: Answer | None = Non
             body = f'<div class="nr-snippet">{esc(text[:280])}{"…" if len(text) > 280 else ""}</div>'
         cards.append(
             f'<div class="nr-card" data-n="{p.n}">{chip(p.n, spans.get(p.n))} '
-            f"<b>{esc(source_label(p.outlet, p.date))}</b> {badge}"
+            f"<b>{esc(source_label(p.outlet, p.date, p.author))}</b> {badge}"
             f"<div><i>{esc(p.title)}</i></div>{body}</div>"
         )
     return f'<div class="nr-panel">{"".join(cards)}</div>'
@@ -299,7 +302,7 @@ def article_html(
     info = doc.info
     head = (
         f'<div class="nr-viewer-head">{f"<b>[{n}]</b> " if n is not None else ""}'
-        f"<b>{esc(info.title)}</b><br>{esc(source_label(info.outlet, info.date))} · "
+        f"<b>{esc(info.title)}</b><br>{esc(source_label(info.outlet, info.date, info.author))} · "
         f"<code>{esc(info.doc_id)}</code></div>"
     )
     if start is not None and end is not None and 0 <= start < end <= len(text):
@@ -322,11 +325,13 @@ def answer_text(answer: Answer) -> str:
     if answer.abstained:
         if answer.passages:
             lines.append("Related reading:")
-            lines += [f"[{p.n}] {source_label(p.outlet, p.date)}, “{p.title}”" for p in answer.passages]
+            lines += [
+                f"[{p.n}] {source_label(p.outlet, p.date, p.author)}, “{p.title}”" for p in answer.passages
+            ]
     else:
         lines.append("Sources:")
         lines += [
-            f"[{c.n}] {source_label(c.outlet, c.date)}, “{c.title}” — “{one_line(c.quote)}”"
+            f"[{c.n}] {source_label(c.outlet, c.date, c.author)}, “{c.title}” — “{one_line(c.quote)}”"
             + ("" if c.supported else " (not verified)")
             for c in answer.citations
         ]

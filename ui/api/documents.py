@@ -32,6 +32,8 @@ def doc_json(d: DocumentInfo) -> dict[str, Any]:
         "title": d.title,
         "outlet": d.outlet,
         "date": d.date,
+        "author": d.author,
+        "set_by_hand": list(d.set_by_hand),
         "chunks": d.chunks,
         "filename": Path(d.path).name,
         "sha256": d.sha256,
@@ -46,11 +48,12 @@ def search(
     k: Annotated[int | None, Query(ge=1, le=100, description="Passages (default RAG_TOP_K).")] = None,
     mode: Annotated[Mode, Query(description="hybrid, dense or bm25")] = "hybrid",
     outlet: Annotated[str | None, Query(max_length=200)] = None,
+    author: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
 ) -> dict[str, Any]:
     """Hybrid (dense + BM25) search: passages with offsets into the original files."""
-    f = Filters.parse(outlet, since, until)
+    f = Filters.parse(outlet, since, until, author=author)
     passages = engine.search(question_of(q, settings), k=k, filters=f, mode=mode)
     return {"passages": [p.to_dict() for p in passages]}
 
