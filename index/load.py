@@ -32,6 +32,19 @@ class Article:
     author: str | None = None
 
 
+def unsupported(path: Path) -> str:
+    """Why a file of another type is refused (the words `rag ingest` and uploads use)."""
+    return f"unsupported file type {path.suffix or '(none)'}: {path} (use {', '.join(SUFFIXES)})"
+
+
+def decode(path: Path, data: bytes) -> str:
+    """A file's bytes as UTF-8 text; `IndexingError` naming the file and the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
 def discover(paths: Sequence[str | Path]) -> list[Path]:
     """Article files named by `paths` (files, or folders searched recursively), sorted.
 
@@ -47,9 +60,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
         elif p.suffix.lower() in SUFFIXES:
             found.append(p)
         else:
-            raise IndexingError(
-                f"unsupported file type {p.suffix or '(none)'}: {p} (use {', '.join(SUFFIXES)})"
-            )
+            raise IndexingError(unsupported(p))
     by_id: dict[str, Path] = {}
     for f in found:
         other = by_id.setdefault(f.stem, f)
@@ -85,9 +96,7 @@ def load(path: Path, data: bytes | None = None) -> Article:
     `IndexingError` if it cannot be read or is not UTF-8.
     """
     try:
-        raw = (path.read_bytes() if data is None else data).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raw = decode(path, path.read_bytes() if data is None else data)
     except OSError as e:
         raise IndexingError(f"cannot read {path}: {e.strerror or e}") from None
     # The absolute path: a server started elsewhere must still find the file to show it.

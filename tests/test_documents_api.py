@@ -1,0 +1,74 @@
+"""`PATCH` and `DELETE /v1/documents/{id}`: corrections and removals over HTTP, behind the key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from rag.wiring import Engine
+from ui.server import create_app
+
+KEY = "test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+DOC = "002_baa8629b5dbd2b1a"
+
+
+@pytest.fixture
+def indexed(make_engine: Callable[..., Engine], seeds_copy: Path) -> Engine:
+    engine = make_engine(llm_backend="extractive")
+    engine.ingest([seeds_copy])
+    return engine
+
+
+def _client(engine: Engine, key: str | None = KEY) -> TestClient:
+    settings = engine.settings.model_copy(update={"api_key": SecretStr(key) if key else None})
+    return TestClient(create_app(engine, settings, ui=False))
+
+
+def test_patch_sets_fields_by_hand_and_citations_show_them(indexed: Engine) -> None:
+    c = _client(indexed)
+    assert c.patch(f"/v1/documents/{DOC}", json={"date": "2019-12-30"}).status_code == 401
+    r = c.patch(f"/v1/documents/{DOC}", json={"date": "2019-12-30", "author": "Jane Doe"}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    doc = r.json()["document"]
+    assert (doc["date"], doc["author"], doc["set_by_hand"]) == ("2019-12-30", "Jane Doe", ["date", "author"])
+    listed = {d["doc_id"]: d for d in c.get("/v1/documents", headers=AUTH).json()["documents"]}
+    assert listed[DOC]["set_by_hand"] == ["date", "author"]
+    assert listed["001_57bc97d0d5dad970"]["set_by_hand"] == []
+    a = c.post(
+        "/v1/answer",
+        json={"question": "Makhmour convoy attack", "backend": "extractive", "filters": {"author": "doe"}},
+        headers=AUTH,
+    ).json()
+    assert a["citations"] and {(x["doc_id"], x["date"], x["author"]) for x in a["citations"]} == {
+        (DOC, "2019-12-30", "Jane Doe")
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"date": "30/12/2019"}, 422), ({"title": "x"}, 422), ({"outlet": "x" * 201}, 422)],
+)
+def test_patch_refuses_bad_input(indexed: Engine, body: dict[str, str], status: int) -> None:
+    assert _client(indexed).patch(f"/v1/documents/{DOC}", json=body, headers=AUTH).status_code == status
+
+
+def test_patch_and_delete_need_a_configured_key(indexed: Engine) -> None:
+    c = _client(indexed, key=None)
+    assert c.patch(f"/v1/documents/{DOC}", json={"outlet": "X"}).status_code == 403
+    assert c.delete(f"/v1/documents/{DOC}").status_code == 403
+
+
+def test_delete_removes_the_document_from_both_stores(indexed: Engine) -> None:
+    c = _client(indexed)
+    assert c.delete("/v1/documents/nope", headers=AUTH).status_code == 404
+    r = c.delete(f"/v1/documents/{DOC}", headers=AUTH)
+    assert r.status_code == 200 and r.json()["removed"]["doc_id"] == DOC
+    assert DOC not in {r.doc_id for r in indexed.store.records()}
+    hits = c.get("/v1/search", params={"q": "Makhmour Qarachokh", "k": 10, "mode": "bm25"}, headers=AUTH)
+    assert DOC not in {p["doc_id"] for p in hits.json()["passages"]}
+    assert c.get(f"/v1/documents/{DOC}", headers=AUTH).status_code == 404
