@@ -46,6 +46,7 @@ from rag.types import (
     Quote,
     Timings,
     TokenEvent,
+    Usage,
 )
 
 if TYPE_CHECKING:  # llama_index.core takes about a second to import
@@ -352,8 +353,12 @@ class Answerer:
         prompt_passages = _fit_budget(g.passages, g.evidence, self.context_budget)
         raw = ""
         first_ms = None
+        usage = None
         try:
             for chunk in llm.stream_chat(answer_messages(prompt_passages, g.standalone)):
+                usage = (
+                    Usage(**chunk.additional_kwargs["usage"]) if "usage" in chunk.additional_kwargs else usage
+                )
                 delta = chunk.delta or ""
                 if delta:
                     if first_ms is None:
@@ -365,7 +370,7 @@ class Answerer:
             draft = replace(self._extractive(g), notes=(note,))
             yield self._answer(g, draft, "extractive (fallback)", first_ms or clock.ms(), clock)
             return
-        yield self._answer(g, self.reconcile(g, raw, prompt_passages), self.backend, first_ms, clock)
+        yield self._answer(g, self.reconcile(g, raw, prompt_passages), self.backend, first_ms, clock, usage)
 
     def reconcile(self, g: Grounding, raw: str, prompt_passages: Sequence[Passage]) -> _Draft:
         """The model's text verified sentence by sentence; quotes instead when nothing survives, and
@@ -408,7 +413,13 @@ class Answerer:
         return _Draft(text, claims, supports, notes=tuple(notes))
 
     def _answer(
-        self, g: Grounding, d: _Draft, backend: str, first_ms: float | None, clock: _Clock
+        self,
+        g: Grounding,
+        d: _Draft,
+        backend: str,
+        first_ms: float | None,
+        clock: _Clock,
+        usage: Usage | None = None,
     ) -> AnswerEvent:
         answer = Answer(
             question=g.question,
@@ -423,6 +434,7 @@ class Answerer:
             backend=backend,
             timings=Timings(g.retrieve_ms, first_ms, clock.ms()),
             notes=d.notes,
+            usage=usage,
         )
         return AnswerEvent(answer)
 

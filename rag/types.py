@@ -226,6 +226,14 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """Tokens an LLM read (the prompt) and wrote for one answer, as its backend counted them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """The verified answer and everything needed to show and check it."""
 
@@ -241,6 +249,7 @@ class Answer:
     backend: str
     timings: Timings
     notes: tuple[str, ...] = ()
+    usage: Usage | None = None  # None: no LLM wrote it (extractive), or its backend did not count
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `rag ask --json` and the HTTP API."""
@@ -268,6 +277,7 @@ class Answer:
             "backend": self.backend,
             "timings": asdict(self.timings),
             "notes": list(self.notes),
+            "usage": asdict(self.usage) if self.usage else None,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,3 +73,13 @@ def test_delete_removes_the_document_from_both_stores(indexed: Engine) -> None:
     hits = c.get("/v1/search", params={"q": "Makhmour Qarachokh", "k": 10, "mode": "bm25"}, headers=AUTH)
     assert DOC not in {p["doc_id"] for p in hits.json()["passages"]}
     assert c.get(f"/v1/documents/{DOC}", headers=AUTH).status_code == 404
+
+
+def test_swagger_ui_is_served_from_the_package_not_a_cdn(indexed: Engine) -> None:
+    c = _client(indexed)
+    page = c.get("/docs")
+    assert page.status_code == 200 and "http" not in page.text.split("<body>")[1].replace("openapi", "")
+    for asset in re.findall(r"""(?:src|href)=["'](/docs-assets/[^"']+)""", page.text):
+        assert c.get(asset).status_code == 200, asset
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert c.get("/openapi.json").json()["paths"]["/v1/documents/{doc_id}"].keys() >= {"patch", "delete"}

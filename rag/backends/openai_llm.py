@@ -112,7 +112,10 @@ class OpenAIChatLLM(CustomLLM):
         """
         with self._translated():
             stream = self._client.chat.completions.create(
-                messages=self._wire_messages(messages), stream=True, **self._params(kwargs)
+                messages=self._wire_messages(messages),
+                stream=True,
+                stream_options={"include_usage": True},  # token counts in the last chunk
+                **self._params(kwargs),
             )
         return self._deltas(stream)
 
@@ -147,6 +150,19 @@ class OpenAIChatLLM(CustomLLM):
         with self._translated(), stream:
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
+                if chunk.usage is not None:  # servers that count send it with (or after) the last piece
+                    counted = {
+                        "prompt_tokens": chunk.usage.prompt_tokens,
+                        "completion_tokens": chunk.usage.completion_tokens,
+                    }
+                    yield ChatResponse(
+                        message=ChatMessage(role=MessageRole.ASSISTANT, content=text + (piece or "")),
+                        delta=piece or "",
+                        raw=chunk,
+                        additional_kwargs={"usage": counted},
+                    )
+                    text += piece or ""
+                    continue
                 if not piece:
                     continue
                 text += piece

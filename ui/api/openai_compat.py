@@ -2,7 +2,8 @@
 
 The content of a reply is the verified answer with [n] markers; `choices[0].citations` (and the last
 streamed chunk) carries the citations. Streaming sends the verified text once it is verified, never
-unchecked tokens.
+unchecked tokens. `usage` counts the LLM's tokens (zero for the extractive backend); a stream sends
+it in a last chunk when asked with `stream_options: {"include_usage": true}`, as OpenAI does.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ def _choice_extras(a: Answer) -> dict[str, Any]:
     return {"citations": a.to_dict()["citations"], "abstained": a.abstained}
 
 
+def usage(a: Answer) -> dict[str, int]:
+    """OpenAI's `usage`: the LLM's token counts (zero when no LLM wrote the answer)."""
+    prompt, completion = (a.usage.prompt_tokens, a.usage.completion_tokens) if a.usage else (0, 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def wants_usage(req: ChatRequest) -> bool:
+    """`stream_options.include_usage`: a last streamed chunk with `usage` and no choices."""
+    options = (req.model_extra or {}).get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
 @router.get("/v1/models")
 def models(settings: SettingsDep) -> dict[str, Any]:
     """OpenAI-compatible model list: the configured pipeline and one per backend."""
@@ -126,6 +139,7 @@ def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep)
                     **_choice_extras(a),
                 }
             ],
+            "usage": usage(a),
         }
     events = engine.ask_stream(question, **kwargs)
     first = next(events)
@@ -142,6 +156,8 @@ def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep)
                 if isinstance(ev, AnswerEvent):
                     yield chunk({"content": ev.answer.answer})
                     yield chunk({}, "stop", **_choice_extras(ev.answer))
+                    if wants_usage(req):
+                        yield sse({**head, "choices": [], "usage": usage(ev.answer)})
                 else:
                     yield ": generating\n\n"  # an SSE comment: keeps proxies from timing out
             yield "data: [DONE]\n\n"
