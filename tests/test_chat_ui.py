@@ -543,3 +543,15 @@ def test_upload_summary_says_what_became_of_each_file() -> None:
     text = html.unescape(re.sub(r"<[^>]+>", " ", out))
     assert "1 added, 1 unchanged, 1 skipped" in text
     assert "unsupported file type .pdf" in text and "Title <b>" in text and "<b>Title" not in out
+
+
+def test_only_the_fields_a_person_changed_are_saved_by_hand() -> None:
+    from ui.chat import edits
+
+    info = DocumentInfo("d", "T", "Outlet", "2020-01-02", "/x/d.txt", "h", 2, "Jane Doe", ("date",))
+    shown = {"outlet": "Outlet", "date": "2020-01-02", "author": "Jane Doe"}
+    assert edits(info, shown) == {}
+    assert edits(info, {**shown, "date": "2021-05-06"}) == {"date": "2021-05-06"}
+    assert edits(info, {**shown, "date": " "}) == {"date": ""}  # back to what the article states
+    assert edits(info, {**shown, "outlet": ""}) == {}  # nothing was set by hand there
+    assert edits(info, {**shown, "author": "Jane  Roe"}) == {"author": "Jane Roe"}

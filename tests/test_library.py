@@ -45,7 +45,7 @@ def test_several_files_at_once_with_an_outcome_each(engine: Engine, seeds_copy: 
     # The same words as `rag ingest` for the same faults.
     assert out[2].detail == "unsupported file type .pdf: notes.pdf (use .txt, .md, .html, .htm)"
     assert out[3].detail == "latin1.txt: not UTF-8 text (byte 3)"
-    assert "no article text" in out[4].detail and "belongs to" in out[5].detail
+    assert out[4].detail == "furniture.txt: no article text after cleaning" and "belongs to" in out[5].detail
     assert calls[0] == (0, 6, "Basra port (1).txt") and calls[-1] == (6, 6, "")
     # Askable at once; the bad files changed nothing; what was indexed is still there.
     assert engine.search("Umm Qasr dredging", k=1)[0].doc_id == "Basra_port_1"
@@ -55,6 +55,18 @@ def test_several_files_at_once_with_an_outcome_each(engine: Engine, seeds_copy: 
     assert again[0].status == "unchanged"
     edited = add_files(engine, [("Basra port (1).txt", (PORT + "More news today.\n").encode())])
     assert edited[0].status == "updated"
+
+
+def test_a_bad_file_never_disturbs_what_is_indexed(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    add_files(engine, [("port.txt", PORT.encode())])
+    chunks = {r.chunk_id for r in engine.store.records()}
+    out = add_files(engine, [("port.txt", b"Skip to content\nAdvertisement\n"), ("port.txt", b"\xff")])
+    assert [o.status for o in out] == ["skipped", "skipped"]
+    assert out[0].detail == "port.txt: no article text after cleaning"
+    assert {r.chunk_id for r in engine.store.records()} == chunks
+    assert (engine.settings.data_dir / "uploads" / "port.txt").read_text() == PORT
+    assert engine.search("Umm Qasr dredging", k=1)[0].doc_id == "port"
 
 
 def test_removing_an_upload_takes_its_chunks_and_file(engine: Engine, seeds_copy: Path) -> None:

@@ -21,7 +21,7 @@ from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.examples import example_questions
 from rag.library import add_files
 from rag.settings import Settings
-from rag.types import AnswerEvent, Backend, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, Backend, DocumentInfo, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
@@ -236,7 +236,10 @@ class ChatActions:
         if not doc_id:
             return render.message_html("Select an article first.", error=True), gr.skip()
         try:
-            info = self.engine.correct(doc_id, outlet=outlet or "", date=date or "", author=author or "")
+            current = next((d for d in self.engine.documents() if d.doc_id == doc_id), None)
+            shown = {"outlet": outlet, "date": date, "author": author}
+            changed = edits(current, shown) if current else shown
+            info = self.engine.correct(doc_id, **changed)
         except RagError as e:
             return render.message_html(str(e), error=True), gr.skip()
         hand = ", ".join(info.set_by_hand) or "nothing"
@@ -316,6 +319,20 @@ class ChatActions:
         chat = reply.show(render.answer_html(answer), keep=True)[0]
         panel = render.passages_panel_html(answer.passages, answer)
         return chat, panel, render.answer_text(answer), reply.session, ""
+
+
+def edits(info: DocumentInfo, shown: dict[str, str | None]) -> dict[str, str]:
+    """The editor's fields a person changed: a new value, or a blank where a hand-set one was
+    (which gives the field back to the article). An unchanged field stays as it is, so saving a
+    date does not turn the outlet shown beside it into a hand-set one."""
+    out = {}
+    for name, value in shown.items():
+        new = " ".join((value or "").split())
+        if new and new != (getattr(info, name) or ""):
+            out[name] = new
+        elif not new and name in info.set_by_hand:
+            out[name] = ""
+    return out
 
 
 def _hidden() -> Any:
