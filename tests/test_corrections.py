@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from index.corrections import Correction, load_corrections, save_corrections
-from index.store import LexicalIndex
+from index.store import ChunkRecord, LexicalIndex
 from rag.errors import BadRequest, NotFound
 from rag.types import Filters
 from rag.wiring import Engine
@@ -105,3 +107,30 @@ def test_corrections_file_round_trip(tmp_path: Path) -> None:
     assert load_corrections(path) == {}
     save_corrections(path, {"a": Correction(outlet="X"), "b": Correction()})
     assert load_corrections(path) == {"a": Correction(outlet="X")}
+
+
+def _without_author(from_chunk: Any) -> Any:
+    """`ChunkRecord.from_chunk` as it was before authors were read."""
+
+    def older(article: Any, chunk: Any, stamp: str = "") -> ChunkRecord:
+        return replace(from_chunk(article, chunk, stamp), author=None)
+
+    return older
+
+
+def test_an_index_from_before_authors_is_relabelled_without_re_embedding(
+    engine: Engine, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sync
+
+    monkeypatch.setattr(index.sync, "METADATA_VERSION", 1)
+    monkeypatch.setattr(ChunkRecord, "from_chunk", _without_author(ChunkRecord.from_chunk))
+    engine.ingest([seeds_copy])
+    assert {r.author for r in engine.lexical.records} == {None}
+    monkeypatch.undo()
+    embedded = engine.embedder.texts_embedded  # type: ignore[attr-defined]
+    report = engine.ingest([seeds_copy])
+    assert (report.updated, report.embedded) == (5, 0)
+    assert engine.embedder.texts_embedded == embedded  # type: ignore[attr-defined]
+    assert _labels(engine, "004_fb437f025d316ae4") == {("Anti-Media", None, "Darius Shahtahmasebi")}
+    assert engine.ingest([seeds_copy]).unchanged == 5
