@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from index.chunk import chunk
-from index.load import KINDS, decode, parse, unsupported
+from index.load import KINDS, decode, unsupported
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def _add_one(engine: Engine, name: str, data: bytes) -> FileOutcome:
         return FileOutcome(name, "skipped", detail=unsupported(Path(name)))
     try:
         text = decode(Path(name), data)
-        if not _has_article_text(engine, name, text):
+        if not engine.has_article_text(text, Path(name).suffix):
             # Checked before anything is written: an upload of the same name stays as it was.
             return FileOutcome(name, "skipped", detail=f"{name}: no article text after cleaning")
         info, report = engine.add_document(text, doc_id=doc_id_for(name), filename=name)
@@ -68,12 +67,3 @@ def _add_one(engine: Engine, name: str, data: bytes) -> FileOutcome:
         return FileOutcome(name, "skipped", detail=str(e))
     status: Status = "added" if report.added else "updated" if report.updated else "unchanged"
     return FileOutcome(name, status, info.doc_id, info.title)
-
-
-def _has_article_text(engine: Engine, name: str, text: str) -> bool:
-    """Whether ingest would index anything of this file (cleaned and cut as ingest does)."""
-    s = engine.settings
-    article = parse(doc_id_for(name), text, kind=KINDS[Path(name).suffix.lower()])
-    return bool(
-        chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap)
-    )

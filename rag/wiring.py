@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.chunk import chunk
 from index.corrections import FIELDS, Correction, load_corrections, relabel, save_corrections
 from index.embed import Embedder
-from index.load import KINDS, discover, load
+from index.load import KINDS, discover, load, parse
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
@@ -155,6 +156,14 @@ class Engine:
                 Path(info.path).unlink(missing_ok=True)
         return info
 
+    def has_article_text(self, text: str, suffix: str = ".txt") -> bool:
+        """Whether ingest would index anything of this text (cleaned and cut as ingest does it)."""
+        s = self.settings
+        article = parse("check", text, kind=KINDS.get(suffix.lower(), "text"))
+        return bool(
+            chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap)
+        )
+
     def add_document(
         self, text: str, *, doc_id: str | None = None, filename: str | None = None
     ) -> tuple[DocumentInfo, IngestReport]:
@@ -171,6 +180,8 @@ class Engine:
         doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
         if not re.fullmatch(DOC_ID, doc_id):
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
+        if not self.has_article_text(text, suffix):  # checked before a file of the same id is replaced
+            raise BadRequest("no article text is left after cleaning (page furniture only?)")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
         with self._ingest_lock:

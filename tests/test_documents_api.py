@@ -83,3 +83,16 @@ def test_swagger_ui_is_served_from_the_package_not_a_cdn(indexed: Engine) -> Non
         assert c.get(asset).status_code == 200, asset
     assert "/docs-assets/swagger-ui-bundle.js" in page.text
     assert c.get("/openapi.json").json()["paths"]["/v1/documents/{doc_id}"].keys() >= {"patch", "delete"}
+
+
+def test_a_bad_upload_over_http_leaves_the_earlier_one_indexed(indexed: Engine) -> None:
+    c = _client(indexed)
+    text = (
+        "Port reopens\n\nThe port of Umm Qasr reopened on Monday after six weeks of dredging, "
+        "officials said.\n"
+    )
+    assert c.post("/v1/documents", json={"id": "port", "text": text}, headers=AUTH).status_code == 201
+    bad = c.post("/v1/documents", json={"id": "port", "text": "Advertisement\n"}, headers=AUTH)
+    assert bad.status_code == 422 and "no article text" in bad.text
+    assert c.get("/v1/documents/port", headers=AUTH).json()["text"] == text
+    assert indexed.search("Umm Qasr dredging", k=1)[0].doc_id == "port"
