@@ -70,6 +70,7 @@ CSS = """
   max-height: 42vh; overflow-y: auto; padding: 0.6em; border: 1px solid #e5e7eb;
   border-radius: 0 0 0.5em 0.5em; }
 .nr-article mark.nr-quote { background: #fde047; padding: 0.1em 0; scroll-margin: 4em; }
+#nr-upload-summary { min-height: 5em; }  /* room for the progress bar over it */
 .nr-upload table { border-collapse: collapse; margin-top: 0.3em; font-size: 0.9em; }
 .nr-upload td { padding: 0.15em 0.5em; border-top: 1px solid #e5e7eb; vertical-align: top; }
 .nr-upload-skipped td { color: #991b1b; }
