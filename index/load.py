@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.clean import Removal, clean
 from index.errors import IndexingError
-from index.metadata import extract
+from index.metadata import extract, merge, page_meta
 from index.text import MappedText
 
 KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html"}
@@ -29,6 +29,20 @@ class Article:
     outlet: str | None
     date: str | None
     sha256: str
+    author: str | None = None
+
+
+def unsupported(path: Path) -> str:
+    """Why a file of another type is refused (the words `rag ingest` and uploads use)."""
+    return f"unsupported file type {path.suffix or '(none)'}: {path} (use {', '.join(SUFFIXES)})"
+
+
+def decode(path: Path, data: bytes) -> str:
+    """A file's bytes as UTF-8 text; `IndexingError` naming the file and the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
@@ -46,9 +60,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
         elif p.suffix.lower() in SUFFIXES:
             found.append(p)
         else:
-            raise IndexingError(
-                f"unsupported file type {p.suffix or '(none)'}: {p} (use {', '.join(SUFFIXES)})"
-            )
+            raise IndexingError(unsupported(p))
     by_id: dict[str, Path] = {}
     for f in found:
         other = by_id.setdefault(f.stem, f)
@@ -58,9 +70,12 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Article:
-    """Clean raw article text ("text", "markdown" or "html") and extract its metadata (no I/O)."""
+    """Clean raw article text ("text", "markdown" or "html") and extract its metadata (no I/O):
+    a web page's own markup first (`page_meta`), then its text."""
     cleaned = clean(raw, kind=kind)
     meta = extract(cleaned.text.text, cleaned.removed)
+    if kind == "html":
+        meta = merge(page_meta(raw), meta)
     return Article(
         doc_id=doc_id,
         path=path,
@@ -71,6 +86,7 @@ def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Artic
         outlet=meta.outlet,
         date=meta.date,
         sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        author=meta.author,
     )
 
 
@@ -80,9 +96,7 @@ def load(path: Path, data: bytes | None = None) -> Article:
     `IndexingError` if it cannot be read or is not UTF-8.
     """
     try:
-        raw = (path.read_bytes() if data is None else data).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raw = decode(path, path.read_bytes() if data is None else data)
     except OSError as e:
         raise IndexingError(f"cannot read {path}: {e.strerror or e}") from None
     # The absolute path: a server started elsewhere must still find the file to show it.

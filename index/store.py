@@ -25,7 +25,7 @@ from index.errors import IndexingError
 from index.load import Article
 
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
-_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "doc_chunks")
+_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "doc_chunks", "author")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ChunkRecord:
     # and sha256 still match without reading it again ("" in indexes built before stamps).
     stamp: str = ""
     doc_chunks: int = 0  # how many chunks the document has: a partly written one is seen as changed
+    author: str | None = None
 
     @classmethod
     def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "", doc_chunks: int = 0) -> ChunkRecord:
@@ -66,6 +67,7 @@ class ChunkRecord:
             sentences=sentences,
             stamp=stamp,
             doc_chunks=doc_chunks,
+            author=article.author,
         )
 
     def to_metadata(self) -> dict[str, str | int]:
@@ -89,6 +91,7 @@ class ChunkRecord:
             sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
             stamp=str(meta.get("stamp", "")),
             doc_chunks=int(meta.get("doc_chunks") or 0),
+            author=str(meta.get("author") or "") or None,
         )
 
 
@@ -270,6 +273,12 @@ class LexicalIndex:
 
                 self._bm25 = bm25s.BM25()
                 self._bm25.index(corpus, show_progress=False)
+
+    def relabelled(self, records: Sequence[ChunkRecord]) -> LexicalIndex:
+        """This index with its records' metadata replaced (the same chunks and texts, in order)."""
+        if [(r.chunk_id, r.text) for r in records] != [(r.chunk_id, r.text) for r in self.records]:
+            raise ValueError("relabelled records must be the same chunks, in the same order")
+        return LexicalIndex(records, self._bm25)
 
     def search(
         self, query: str, k: int, doc_ids: Collection[str] | None = None

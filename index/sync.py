@@ -24,6 +24,7 @@ import numpy as np
 from index.chunk import CHUNKER_VERSION, chunk
 from index.embed import Embedder
 from index.load import load
+from index.metadata import METADATA_VERSION
 from index.store import (
     ChunkRecord,
     DocState,
@@ -57,8 +58,8 @@ class ChunkingOptions:
     overlap: int = 1
 
     def signature(self) -> str:
-        """Changes whenever the same file would be cut differently."""
-        return f"{CHUNKER_VERSION}/{self.max_words}/{self.min_words}/{self.overlap}"
+        """Changes whenever the same file would be cut or labelled differently."""
+        return f"{CHUNKER_VERSION}.{METADATA_VERSION}/{self.max_words}/{self.min_words}/{self.overlap}"
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,8 @@ def _lexical_after(
     """
     want = fingerprint(k for keys in expected.values() for k in keys)
     current = LexicalIndex.load(folder)
-    if current is not None and current.fingerprint == want:
+    # Kept chunks may carry new labels (metadata) under the same fingerprint.
+    if current is not None and current.fingerprint == want and not any(p.kept for p in plans):
         return current
     before = fingerprint(record_key(i, s.sha256, s.path) for s in states.values() for i in s.chunk_ids)
     prior = current.records if current is not None and current.fingerprint == before else None

@@ -47,10 +47,12 @@ from rag.types import (
     Quote,
     Timings,
     TokenEvent,
+    Usage,
 )
 
 if TYPE_CHECKING:  # llama_index.core takes about a second to import
     from llama_index.core.llms import LLM
+    from llama_index.core.llms.types import ChatResponse
 
 # Abstain when no sentence of the retrieved passages scores this high (0.5 x cosine + 0.5 x
 # weighted lexical match). Chosen on questions written for calibration, not the evaluation set:
@@ -245,6 +247,7 @@ class _Draft:
     abstained: bool = False
     notes: tuple[str, ...] = ()
     first_ms: float | None = None  # when the first sentence was sent
+    usage: Usage | None = None  # tokens the LLM read and wrote, when its backend counts them
 
 
 class _Clock:
@@ -361,7 +364,7 @@ class Answerer:
             deltas = llm.stream_chat(
                 answer_messages(sources, g.standalone), constraint=cited_answer(p.n for p in passages)
             )
-            for sentence in completed_sentences(_until(cancelled, (chunk.delta or "" for chunk in deltas))):
+            for sentence in completed_sentences(_until(cancelled, out.texts(deltas))):
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
@@ -444,6 +447,7 @@ class Answerer:
             backend=backend,
             timings=Timings(g.retrieve_ms, total if d.first_ms is None else d.first_ms, total),
             notes=d.notes,
+            usage=d.usage,
         )
         return AnswerEvent(answer)
 
@@ -491,6 +495,14 @@ class _Stream:
         self.claims: list[Claim] = []
         self.supports: dict[int, _Cited] = {}
         self.first_ms: float | None = None
+        self.usage: Usage | None = None
+
+    def texts(self, chunks: Iterable[ChatResponse]) -> Iterator[str]:
+        """The model's text deltas; the token counts a backend reports on the way are kept."""
+        for chunk in chunks:
+            if "usage" in chunk.additional_kwargs:
+                self.usage = Usage(**chunk.additional_kwargs["usage"])
+            yield chunk.delta or ""
 
     def emit(self, sentence: str) -> TokenEvent:
         if self.first_ms is None:
@@ -499,7 +511,14 @@ class _Stream:
         return TokenEvent(sentence if len(self.kept) == 1 else " " + sentence)
 
     def draft(self, notes: tuple[str, ...]) -> _Draft:
-        return _Draft(" ".join(self.kept), self.claims, self.supports, notes=notes, first_ms=self.first_ms)
+        return _Draft(
+            " ".join(self.kept),
+            self.claims,
+            self.supports,
+            notes=notes,
+            first_ms=self.first_ms,
+            usage=self.usage,
+        )
 
 
 def _never() -> bool:
@@ -584,5 +603,9 @@ def _citations(
         quote = found.quote if found else next((s.quote for s in scored if s.quote.n == n), None)
         start, end, text = (quote.start, quote.end, quote.text) if quote else (p.start, p.end, p.text)
         supported = bool(found and found.supported)
-        out.append(Citation(n, p.doc_id, p.title, p.outlet, p.date, p.chunk_id, start, end, text, supported))
+        out.append(
+            Citation(
+                n, p.doc_id, p.title, p.outlet, p.date, p.chunk_id, start, end, text, supported, p.author
+            )
+        )
     return tuple(out)

@@ -38,7 +38,7 @@ class HybridRetriever:
         """Document ids that pass `filters`, or None when nothing is filtered."""
         if not filters:
             return None
-        return {r.doc_id for r in self.lexical.records if filters.admits(r.outlet, r.date)}
+        return {r.doc_id for r in self.lexical.records if filters.admits(r.outlet, r.date, r.author)}
 
     def retrieve(
         self, question: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
@@ -100,4 +100,5 @@ def _passage(
         bm25_rank=bm25_rank,
         dense_score=None if dense_score is None else round(dense_score, 6),
         sentences=r.sentences,
+        author=r.author,
     )

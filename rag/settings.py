@@ -134,5 +134,10 @@ class Settings(BaseSettings):
         return self.data_dir / "lexical" / self.collection
 
     @property
+    def corrections_path(self) -> Path:
+        """Outlet, date and author set by hand, per document id (see `index.corrections`)."""
+        return self.data_dir / "corrections" / f"{self.collection}.json"
+
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"

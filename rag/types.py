@@ -40,8 +40,8 @@ def parse_date(value: str | None, name: str = "date", end: bool = False) -> dt.d
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some articles. Outlet matches case-insensitively as a substring;
-    dates are inclusive, and an article without a stated date never passes a date filter.
+    """Restrict retrieval to some articles. Outlet and author match case-insensitively as a
+    substring; dates are inclusive, and an article without a stated date never passes a date filter.
 
     Built with `since` after `until` it raises BadRequest; `Filters.parse` builds one from text.
     """
@@ -49,6 +49,7 @@ class Filters:
     outlet: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    author: str | None = None
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -56,9 +57,15 @@ class Filters:
 
     @classmethod
     def parse(
-        cls, outlet: str | None = None, since: str | None = None, until: str | None = None, *, label: str = ""
+        cls,
+        outlet: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        *,
+        author: str | None = None,
+        label: str = "",
     ) -> Filters:
-        """Filters from what a person typed: a blank outlet is none; `since` is the first day of its
+        """Filters from what a person typed: a blank outlet or author is none; `since` is the first day of its
         period and `until` the last (`parse_date`). Raises BadRequest naming the field as the edge
         calls it: `label` + "since" (e.g. "--since", "filters.since")."""
         try:
@@ -67,15 +74,17 @@ class Filters:
         except ValueError as e:
             raise BadRequest(str(e)) from None
         try:
-            return cls((outlet or "").strip() or None, start, end)
+            return cls((outlet or "").strip() or None, start, end, (author or "").strip() or None)
         except BadRequest:
             raise BadRequest(f"{label}since is after {label}until") from None
 
     def __bool__(self) -> bool:
-        return bool(self.outlet or self.since or self.until)
+        return bool(self.outlet or self.since or self.until or self.author)
 
-    def admits(self, outlet: str | None, date: str | None) -> bool:
+    def admits(self, outlet: str | None, date: str | None, author: str | None = None) -> bool:
         if self.outlet and self.outlet.casefold() not in (outlet or "").casefold():
+            return False
+        if self.author and self.author.casefold() not in (author or "").casefold():
             return False
         if self.since or self.until:
             if not date:
@@ -105,6 +114,7 @@ class Passage:
     dense_score: float | None = None  # cosine similarity to the question, when dense retrieval found it
     # Sentences: (start, end) in `text`, (start, end) in the raw file.
     sentences: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False, compare=False)
+    author: str | None = None
 
     def renumbered(self, n: int) -> Passage:
         return replace(self, n=n)
@@ -126,6 +136,8 @@ class DocumentInfo:
     path: str  # the file it was ingested from
     sha256: str
     chunks: int
+    author: str | None = None
+    set_by_hand: tuple[str, ...] = ()  # which of outlet, date, author a person set (see `index.corrections`)
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,7 @@ class Citation:
     end: int
     quote: str
     supported: bool  # the quote backs at least one answer sentence that cites it
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,14 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """Tokens an LLM read (the prompt) and wrote for one answer, as its backend counted them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """The verified answer and everything needed to show and check it."""
 
@@ -228,6 +249,7 @@ class Answer:
     backend: str
     timings: Timings
     notes: tuple[str, ...] = ()
+    usage: Usage | None = None  # None: no LLM wrote it (extractive), or its backend did not count
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of `rag ask --json` and the HTTP API."""
@@ -255,6 +277,7 @@ class Answer:
             "backend": self.backend,
             "timings": asdict(self.timings),
             "notes": list(self.notes),
+            "usage": asdict(self.usage) if self.usage else None,
         }
 
 

@@ -13,17 +13,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.chunk import chunk
+from index.corrections import FIELDS, Correction, load_corrections, relabel, save_corrections
 from index.embed import Embedder
-from index.load import KINDS, discover
+from index.load import KINDS, discover, load, parse
 from index.store import ChunkRecord, LexicalIndex, VectorStore, saved_fingerprint, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
-from rag.errors import BadRequest, ConfigError, Conflict, NotFound
+from rag.errors import BadRequest, ConfigError, Conflict, NotFound, RagError
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
-from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filters, Mode, Passage
+from rag.types import (
+    Answer,
+    AnswerEvent,
+    Document,
+    DocumentInfo,
+    Event,
+    Filters,
+    Mode,
+    Passage,
+    parse_date,
+)
 
 if TYPE_CHECKING:  # llama_index.core takes about a second to import; only the LLM backends need it
     from llama_index.core.llms import LLM
@@ -107,7 +119,77 @@ class Engine:
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
         )
+        self._apply_corrections()
         return report
+
+    def _apply_corrections(self, extra: dict[str, dict[str, str | None]] | None = None) -> None:
+        """Put the hand-set fields back on the indexed chunks (after ingest relabelled them)."""
+        labels: dict[str, dict[str, str | None]] = dict(extra or {})
+        for doc_id, c in load_corrections(self.settings.corrections_path).items():
+            labels.setdefault(doc_id, {}).update(c.labels())
+        if labels:
+            self.lexical = relabel(self.store, self.lexical, self.settings.lexical_dir, labels)
+
+    def correct(self, doc_id: str, **values: str | None) -> DocumentInfo:
+        """Set outlet, date or author of an indexed article by hand (None leaves a field as it is,
+        "" gives it back to what the article states). The correction is saved beside the index and
+        outlives re-ingest of the file. Raises NotFound (unknown id) and BadRequest (a bad field
+        or a date that is not YYYY-MM-DD)."""
+        unknown = set(values) - set(FIELDS)
+        if unknown:
+            raise BadRequest(f"only {', '.join(FIELDS)} can be set, not {', '.join(sorted(unknown))}")
+        given = {k: " ".join(v.split()) for k, v in values.items() if v is not None}
+        if given.get("date"):
+            try:
+                day = parse_date(given["date"])
+            except ValueError as e:
+                raise BadRequest(str(e)) from None
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", given["date"]) or day is None:
+                raise BadRequest(f"date must be a full date, YYYY-MM-DD, not {given['date']!r}")
+        with self._ingest_lock:
+            info = self._document_info(doc_id)
+            path = self.settings.corrections_path
+            corrections = load_corrections(path)
+            old = corrections.get(doc_id, Correction())
+            merged = {f: getattr(old, f) for f in FIELDS} | {k: v or None for k, v in given.items()}
+            corrections[doc_id] = Correction(**merged)
+            save_corrections(path, corrections)
+            cleared = [k for k, v in given.items() if not v]
+            stated: dict[str, str | None] = {}
+            if cleared:  # back to what the file states (kept as it is when the file cannot be read)
+                try:
+                    article = load(Path(info.path))
+                    stated = {k: getattr(article, k) for k in cleared}
+                except RagError:
+                    pass
+            self._apply_corrections({doc_id: stated})
+        return self._document_info(doc_id)
+
+    def remove_document(self, doc_id: str) -> DocumentInfo:
+        """Take an article out of the index: its chunks leave Chroma and the lexical index together,
+        its hand-set metadata is forgotten and, if it was uploaded, its file under uploads/ goes."""
+        with self._ingest_lock:
+            info = self._document_info(doc_id)
+            ids = {r.chunk_id for r in self.lexical.records if r.doc_id == doc_id}
+            self.store.delete(ids)
+            fresh = LexicalIndex([r for r in self.lexical.records if r.doc_id != doc_id])
+            fresh.save(self.settings.lexical_dir)
+            self.lexical = fresh
+            corrections = load_corrections(self.settings.corrections_path)
+            if corrections.pop(doc_id, None) is not None:
+                save_corrections(self.settings.corrections_path, corrections)
+            uploads = (self.settings.data_dir / "uploads").resolve()
+            if Path(info.path).resolve().parent == uploads:
+                Path(info.path).unlink(missing_ok=True)
+        return info
+
+    def has_article_text(self, text: str, suffix: str = ".txt") -> bool:
+        """Whether ingest would index anything of this text (cleaned and cut as ingest does it)."""
+        s = self.settings
+        article = parse("check", text, kind=KINDS.get(suffix.lower(), "text"))
+        return bool(
+            chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap)
+        )
 
     def add_document(
         self, text: str, *, doc_id: str | None = None, filename: str | None = None
@@ -125,6 +207,8 @@ class Engine:
         doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
         if not re.fullmatch(DOC_ID, doc_id):
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
+        if not self.has_article_text(text, suffix):  # checked before a file of the same id is replaced
+            raise BadRequest("no article text is left after cleaning (page furniture only?)")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
         self.refresh()  # never write through a vector index older than what is on disk
@@ -257,16 +341,33 @@ class Engine:
         return final
 
     def documents(self) -> list[DocumentInfo]:
-        """The indexed articles, by document id."""
+        """The indexed articles, by document id, with the fields a person set by hand."""
         self.refresh()
         by_doc: dict[str, list[ChunkRecord]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
+        hand = load_corrections(self.settings.corrections_path)
         return [
-            DocumentInfo(r.doc_id, r.title, r.outlet, r.date, r.path, r.sha256, len(rs))
+            DocumentInfo(
+                r.doc_id,
+                r.title,
+                r.outlet,
+                r.date,
+                r.path,
+                r.sha256,
+                len(rs),
+                r.author,
+                hand[doc_id].set_fields() if doc_id in hand else (),
+            )
             for doc_id, rs in sorted(by_doc.items())
             for r in rs[:1]
         ]
+
+    def _document_info(self, doc_id: str) -> DocumentInfo:
+        info = next((d for d in self.documents() if d.doc_id == doc_id), None)
+        if info is None:
+            raise NotFound(f"no indexed document {doc_id!r}")
+        return info
 
     def document(self, doc_id: str) -> Document:
         """An indexed article with its original file text (read now, checked against the index).
@@ -274,9 +375,7 @@ class Engine:
         Raises NotFound for an unknown id, and for a file that is gone or changed since it was
         indexed (offsets would point at the wrong words); re-ingest to fix the latter.
         """
-        info = next((d for d in self.documents() if d.doc_id == doc_id), None)
-        if info is None:
-            raise NotFound(f"no indexed document {doc_id!r}")
+        info = self._document_info(doc_id)
         try:
             raw = Path(info.path).read_bytes()
         except OSError:

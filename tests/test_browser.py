@@ -258,3 +258,129 @@ def test_ask_click_citation_opens_article_at_span(served: str, browser: Any, rec
     # Everything the page loaded came from the server itself: no third-party requests.
     assert hosts == {served.split("/")[2]}, hosts
     context.close()
+
+
+UPLOAD_TXT = """Basra port reopens after dredging
+
+By Layla Hassan
+
+The port of Umm Qasr reopened on Monday after six weeks of dredging, the harbour authority said.
+The dredging removed two million cubic metres of silt from the main channel, officials said.
+"""
+UPLOAD_HTML = """<!doctype html><html><head><title>Desert locusts reach Anbar | Valley Herald</title>
+<meta property="og:site_name" content="Valley Herald">
+<meta property="article:published_time" content="2020-02-11T07:00:00Z"></head>
+<body><h1>Desert locusts reach Anbar</h1>
+<p>Swarms of desert locusts reached farms in Anbar province this week, agriculture officials said.</p>
+<p>Spraying teams were sent to the worst hit fields near Ramadi.</p></body></html>
+"""
+PORT_QUESTION = "How much silt did the dredging of Umm Qasr remove?"
+
+
+def _ask_plain(page: Any, question: str) -> Any:
+    """Send a question; wait for the verified (or abstaining) answer; the last turn."""
+    finals = page.locator("#nr-chat .nr-final").count()
+    page.fill("#nr-question textarea", question)
+    page.click("#nr-send")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#nr-chat .nr-final').length > {finals}", timeout=120_000
+    )
+    return page.locator("#nr-chat .nr-turn").last
+
+
+def _cited_docs(turn: Any) -> set[str]:
+    hrefs = turn.locator("a.nr-cite").evaluate_all("(els) => els.map((e) => e.getAttribute('href'))")
+    return {t[1] for t in map(parse_chip_href, hrefs) if t is not None}
+
+
+def _open_tab(page: Any, name: str, marker: str) -> None:
+    """Switch tabs and wait for one of its elements (a click before the page is live is lost)."""
+    for _ in range(5):
+        page.get_by_role("tab", name=name).click()
+        try:
+            page.locator(marker).first.wait_for(state="visible", timeout=6_000)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"the {name} tab did not open")
+
+
+def _textbox(page: Any, elem_id: str) -> Any:
+    return page.locator(f"#{elem_id}").locator("input, textarea").first
+
+
+def _select_row(page: Any, doc_id: str) -> None:
+    _open_tab(page, "Documents", "#nr-documents")
+    page.locator("#nr-documents").get_by_text(doc_id, exact=True).click()
+    page.wait_for_function(
+        "(id) => { const b = document.querySelector('#nr-doc-id input, #nr-doc-id textarea');"
+        " return b && b.value === id; }",
+        arg=doc_id,
+        timeout=15_000,
+    )
+
+
+def test_upload_ask_correct_the_date_and_remove(served: str, browser: Any, tmp_path: Path) -> None:
+    """Two files uploaded in the Documents tab answer at once, with citations; a date fixed by hand
+    shows in the citation; once the file is removed, its answer is gone. Extractive backend: the
+    point is the documents, not the model."""
+    (tmp_path / "basra_port.txt").write_text(UPLOAD_TXT, encoding="utf-8")
+    (tmp_path / "locusts.html").write_text(UPLOAD_HTML, encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1440, "height": 1240})
+    page = context.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.goto(served)
+    page.wait_for_selector("#nr-question textarea")
+
+    # Upload two files at once: a summary per file, and the table lists them with their metadata.
+    _open_tab(page, "Documents", "#nr-upload")
+    page.set_input_files(
+        "#nr-upload input[type=file]", [str(tmp_path / "basra_port.txt"), str(tmp_path / "locusts.html")]
+    )
+    page.click("#nr-add")
+    summary = page.locator("#nr-upload-summary .nr-upload")
+    summary.wait_for(timeout=120_000)
+    assert "2 added" in summary.inner_text(), summary.inner_text()
+    table = page.locator("#nr-documents")
+    page.wait_for_function("() => document.querySelector('#nr-documents').innerText.includes('locusts')")
+    assert "Layla Hassan" in table.inner_text() and "Valley Herald" in table.inner_text()
+    assert "2020-02-11" in table.inner_text()
+
+    # Askable at once, in the same browser tab: a cited answer from the new file.
+    _open_tab(page, "Chat", "#nr-question")
+    examples = page.locator("#nr-examples").inner_text()  # they follow the corpus: an upload's title
+    assert "Desert locusts reach Anbar" in examples or "Basra port reopens" in examples, examples
+    page.locator("button", has_text="Settings").first.click()
+    page.get_by_label("extractive").check()
+    turn = _ask_plain(page, PORT_QUESTION)
+    assert "basra_port" in _cited_docs(turn), turn.inner_text()
+    assert "Umm Qasr" in turn.locator(".nr-final").inner_text()
+
+    # Fix the date by hand: the table marks it, and the next answer's citation shows it.
+    _select_row(page, "basra_port")
+    _textbox(page, "nr-fix-date").fill("2021-04-05")
+    page.click("#nr-save-meta")
+    page.wait_for_function(
+        "() => document.querySelector('#nr-documents').innerText.includes('2021-04-05 (set by hand)')",
+        timeout=30_000,
+    )
+    _open_tab(page, "Chat", "#nr-question")
+    turn = _ask_plain(page, PORT_QUESTION)
+    sources = turn.locator(".nr-sources").inner_text()
+    assert "2021-04-05" in sources and "Layla Hassan" in sources, sources
+
+    # Remove it (after a confirmation): the answer goes with it.
+    _select_row(page, "basra_port")
+    page.click("#nr-remove")
+    page.click("#nr-remove-confirm")
+    page.wait_for_function(
+        "() => !document.querySelector('#nr-documents').innerText.includes('basra_port')", timeout=30_000
+    )
+    assert "Removed basra_port" in page.locator("#nr-doc-message").inner_text()
+    _open_tab(page, "Chat", "#nr-question")
+    turn = _ask_plain(page, PORT_QUESTION)
+    assert "basra_port" not in _cited_docs(turn)
+    assert "Umm Qasr" not in turn.locator(".nr-final").inner_text()
+    assert hosts == {served.split("/")[2]}, hosts
+    context.close()

@@ -368,6 +368,7 @@ def ask(client: Any, question: str, backend: str = "extractive", **kw: Any) -> t
         kw.get("outlet", ""),
         kw.get("since", ""),
         kw.get("until", ""),
+        kw.get("author", ""),
         api_name="/ask",
     )
     job.result(timeout=120)
@@ -494,3 +495,58 @@ def test_documents_endpoint_lists_the_seeds(client: Any, real_engine: Engine) ->
     rows = table["data"] if isinstance(table, dict) else table
     assert [r[0] for r in rows] == [d.doc_id for d in real_engine.documents()]
     assert len(rows) == 5 and all(len(r) == len(render.DOCUMENT_HEADERS) for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("They want the troops to stay.", "“They want the troops to stay.”"),
+        ("“It's a miracle,” al-Saadi said.", "“It's a miracle,” al-Saadi said."),
+        (
+            '"We only train forces we can vet," Dorrian said.',
+            '"We only train forces we can vet," Dorrian said.',
+        ),
+        ("He said it was over.”", "He said it was over.”"),
+        ("the soldiers' families left.", "“the soldiers' families left.”"),
+    ],
+)
+def test_a_quote_with_its_own_marks_is_not_wrapped_again(text: str, shown: str) -> None:
+    assert render.quoted(text) == shown
+    e = Evidence("d", "T", "O", None, (1,), (Quote(1, "d", 0, len(text), text),), 1.0)
+    assert html.unescape(render.evidence_html([e], [], {})).count(shown) == 1
+    assert "““" not in html.unescape(render.evidence_html([e], [], {}))
+
+
+def test_documents_rows_mark_fields_set_by_hand_and_show_the_author() -> None:
+    info = DocumentInfo("d", "T", "Outlet", "2020-01-02", "/x/d.txt", "h", 2, "Jane Doe", ("date",))
+    assert render.document_rows([info]) == [
+        ["d", "T", "Outlet", "2020-01-02 (set by hand)", "Jane Doe", 2, "d.txt"]
+    ]
+    assert render.source_label("Outlet", None, "Jane Doe") == "Outlet, undated, by Jane Doe"
+
+
+def test_upload_summary_says_what_became_of_each_file() -> None:
+    from rag.library import FileOutcome
+
+    out = render.upload_summary_html(
+        [
+            FileOutcome("a.txt", "added", "a", "Title <b>"),
+            FileOutcome("b.pdf", "skipped", None, "unsupported file type .pdf: b.pdf"),
+            FileOutcome("c.txt", "unchanged", "c", "C"),
+        ]
+    )
+    text = html.unescape(re.sub(r"<[^>]+>", " ", out))
+    assert "1 added, 1 unchanged, 1 skipped" in text
+    assert "unsupported file type .pdf" in text and "Title <b>" in text and "<b>Title" not in out
+
+
+def test_only_the_fields_a_person_changed_are_saved_by_hand() -> None:
+    from ui.chat import edits
+
+    info = DocumentInfo("d", "T", "Outlet", "2020-01-02", "/x/d.txt", "h", 2, "Jane Doe", ("date",))
+    shown = {"outlet": "Outlet", "date": "2020-01-02", "author": "Jane Doe"}
+    assert edits(info, shown) == {}
+    assert edits(info, {**shown, "date": "2021-05-06"}) == {"date": "2021-05-06"}
+    assert edits(info, {**shown, "date": " "}) == {"date": ""}  # back to what the article states
+    assert edits(info, {**shown, "outlet": ""}) == {}  # nothing was set by hand there
+    assert edits(info, {**shown, "author": "Jane  Roe"}) == {"author": "Jane Roe"}

@@ -170,7 +170,12 @@ def test_html_and_markdown_files_are_indexed_with_raw_offsets(engine: Engine, tm
     assert report.documents == 2
     records = {r.doc_id: r for r in engine.store.records()}
     bridge = records["bridge"]
-    assert (bridge.title, bridge.date) == ("Ministry opens new bridge | Example Daily", "2021-03-12")
+    # The <title>'s " | Example Daily" is the site (the <h1> is the headline alone).
+    assert (bridge.title, bridge.outlet, bridge.date) == (
+        "Ministry opens new bridge",
+        "Example Daily",
+        "2021-03-12",
+    )
     assert "do not index me" not in bridge.text and "Click here" not in bridge.text
     assert "build & cost" in bridge.text
     raw = html_path.read_text(encoding="utf-8")

@@ -9,27 +9,25 @@ for the article and shows it with the quoted span highlighted and scrolled into 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, get_args
 
 import gradio as gr
 
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
+from rag.examples import example_questions
+from rag.library import add_files
 from rag.settings import Settings
-from rag.types import AnswerEvent, Backend, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, Backend, DocumentInfo, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
 log = logging.getLogger(__name__)
-
-EXAMPLES = [
-    "Did PMF leaders want US troops to stay?",
-    "Who leads the Popular Mobilization Forces?",
-    "What did Iraq's parliament vote on after the Soleimani strike?",
-    "Which militias fought ISIS alongside the Iraqi army?",
-]
+# Gradio fills a handler's `gr.Progress` default with the request's progress tracker.
+_PROGRESS = gr.Progress()
 
 CSS = """
 #nr-chat .nr-turn p { margin: 0.3em 0; }
@@ -72,6 +70,10 @@ CSS = """
   max-height: 42vh; overflow-y: auto; padding: 0.6em; border: 1px solid #e5e7eb;
   border-radius: 0 0 0.5em 0.5em; }
 .nr-article mark.nr-quote { background: #fde047; padding: 0.1em 0; scroll-margin: 4em; }
+#nr-upload-summary { min-height: 5em; }  /* room for the progress bar over it */
+.nr-upload table { border-collapse: collapse; margin-top: 0.3em; font-size: 0.9em; }
+.nr-upload td { padding: 0.15em 0.5em; border-top: 1px solid #e5e7eb; vertical-align: top; }
+.nr-upload-skipped td { color: #991b1b; }
 """
 
 # Runs once when the viewer renders. One delegated listener (capture phase, so the chatbot's own
@@ -119,9 +121,11 @@ class ChatSession:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
-def filters_from(outlet: str | None, since: str | None, until: str | None) -> Filters | None:
+def filters_from(
+    outlet: str | None, since: str | None, until: str | None, author: str | None = None
+) -> Filters | None:
     """The Settings fields as `Filters` (None when all are blank); BadRequest for a bad date or range."""
-    return Filters.parse(outlet, since, until) or None
+    return Filters.parse(outlet, since, until, author=author) or None
 
 
 def error_message(e: Exception, backend: str) -> str:
@@ -188,17 +192,79 @@ class ChatActions:
         start, end, n = (_int(args.get(key)) for key in ("start", "end", "n"))
         return render.article_html(doc, start, end, n)
 
-    def show_document(self, evt: gr.SelectData) -> str:
+    def select_document(self, evt: gr.SelectData) -> tuple[Any, ...]:
+        """A row picked: its article in the viewer; its id, outlet, date and author in the editor."""
         row = evt.row_value if isinstance(evt.row_value, list) else None
-        if not row:
-            return render.viewer_placeholder("Select an article to read it.")
+        info = next((d for d in self.engine.documents() if row and d.doc_id == str(row[0])), None)
+        if info is None:
+            return render.viewer_placeholder("Select an article to read it."), "", "", "", "", _hidden()
         try:
-            return render.article_html(self.engine.document(str(row[0])))
+            viewer = render.article_html(self.engine.document(info.doc_id))
         except RagError as e:
-            return render.viewer_placeholder(str(e))
+            viewer = render.viewer_placeholder(str(e))
+        return viewer, info.doc_id, info.outlet or "", info.date or "", info.author or "", _hidden()
 
     def list_documents(self) -> list[list[str | int]]:
         return render.document_rows(self.engine.documents())
+
+    def examples(self) -> Any:
+        """Example questions from what is indexed now (titles: uploads and the newest first)."""
+        docs = self.engine.documents()
+        uploads = (self.settings.data_dir / "uploads").resolve()
+        newest = sorted(docs, key=lambda d: d.date or "", reverse=True)
+        newest.sort(key=lambda d: Path(d.path).parent.resolve() != uploads)  # stable: uploads first
+        texts: dict[str, list[str]] = {}
+        for r in self.engine.lexical.records:
+            texts.setdefault(r.doc_id, []).append(r.text)
+        questions = example_questions(texts, [d.title for d in newest])
+        return gr.Dataset(samples=[[q] for q in questions])
+
+    def add_files(self, paths: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
+        """Upload: each file cleaned, embedded and indexed in turn, then a summary per file."""
+        files = []
+        for p in paths or []:
+            path = Path(p)
+            files.append((path.name, path.read_bytes()))
+
+        def step(done: int, total: int, name: str) -> None:
+            progress((done, total), desc=f"Cleaning and embedding {name}" if name else "Done", unit="files")
+
+        outcomes = add_files(self.engine, files, step)
+        return render.upload_summary_html(outcomes), self.list_documents(), self.examples(), None
+
+    def correct(self, doc_id: str, outlet: str, date: str, author: str) -> tuple[Any, ...]:
+        """Save the editor's outlet, date and author as set by hand (blank: the article's own)."""
+        if not doc_id:
+            return render.message_html("Select an article first.", error=True), gr.skip()
+        try:
+            current = next((d for d in self.engine.documents() if d.doc_id == doc_id), None)
+            shown = {"outlet": outlet, "date": date, "author": author}
+            changed = edits(current, shown) if current else shown
+            info = self.engine.correct(doc_id, **changed)
+        except RagError as e:
+            return render.message_html(str(e), error=True), gr.skip()
+        hand = ", ".join(info.set_by_hand) or "nothing"
+        return render.message_html(f"Saved {doc_id}: set by hand: {hand}."), self.list_documents()
+
+    def remove(self, doc_id: str) -> tuple[Any, ...]:
+        """After the confirmation: take the document out of the index."""
+        if not doc_id:
+            return (
+                render.message_html("Select an article first.", error=True),
+                gr.skip(),
+                gr.skip(),
+                _hidden(),
+            )
+        try:
+            info = self.engine.remove_document(doc_id)
+        except RagError as e:
+            return render.message_html(str(e), error=True), gr.skip(), gr.skip(), _hidden()
+        return (
+            render.message_html(f"Removed {info.doc_id} ({info.title}) from the index."),
+            self.list_documents(),
+            self.examples(),
+            _hidden(),
+        )
 
     def ask(
         self,
@@ -209,6 +275,7 @@ class ChatActions:
         outlet: str,
         since: str,
         until: str,
+        author: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (chatbot, sources panel, plain text, session, question box)."""
         reply = _Reply(
@@ -221,7 +288,7 @@ class ChatActions:
         backend = backend if backend in get_args(Backend) else self.settings.llm_backend
         evidence_block = ""
         try:
-            filters = filters_from(outlet, since, until)
+            filters = filters_from(outlet, since, until, author)
             yield reply.show(render.pending_html("", "Searching the articles…"))
             events = self.engine.ask_stream(
                 reply.question, backend=backend, k=int(k), filters=filters, conversation=session.conversation
@@ -255,6 +322,24 @@ class ChatActions:
         return chat, panel, render.answer_text(answer), reply.session, ""
 
 
+def edits(info: DocumentInfo, shown: Mapping[str, str | None]) -> dict[str, str]:
+    """The editor's fields a person changed: a new value, or a blank where a hand-set one was
+    (which gives the field back to the article). An unchanged field stays as it is, so saving a
+    date does not turn the outlet shown beside it into a hand-set one."""
+    out = {}
+    for name, value in shown.items():
+        new = " ".join((value or "").split())
+        if new and new != (getattr(info, name) or ""):
+            out[name] = new
+        elif not new and name in info.set_by_hand:
+            out[name] = ""
+    return out
+
+
+def _hidden() -> Any:
+    return gr.update(visible=False)
+
+
 def _new_conversation() -> tuple[Any, ...]:
     return [], render.passages_panel_html([]), render.viewer_placeholder(), "", ChatSession()
 
@@ -279,6 +364,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="Conversation",
+                        show_label=False,  # its floating label covered the first answer's first line
                         elem_id="nr-chat",
                         height=620,
                         latex_delimiters=[],
@@ -299,7 +385,12 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     with gr.Row():
                         copy = gr.Button("Copy answer with citations", size="sm", elem_id="nr-copy")
                         clear = gr.Button("New conversation", size="sm", elem_id="nr-clear")
-                    gr.Examples(EXAMPLES, inputs=question, label="Example questions")
+                    examples = gr.Dataset(
+                        components=[question],
+                        samples=[],
+                        label="Example questions (from the indexed articles)",
+                        elem_id="nr-examples",
+                    )
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (k)")
                         backend = gr.Radio(
@@ -313,6 +404,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                             outlet = gr.Textbox(label="Outlet contains", placeholder="e.g. Washington Times")
                             since = gr.Textbox(label="Since", placeholder="YYYY[-MM[-DD]]")
                             until = gr.Textbox(label="Until", placeholder="YYYY[-MM[-DD]]")
+                            author = gr.Textbox(label="Author contains", placeholder="e.g. Doe")
                     with gr.Accordion("Answer as text, with citations", open=False):
                         plain = gr.Textbox(
                             label="Last answer",
@@ -333,21 +425,54 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                         head=f"<style>{CSS}</style>",
                     )
             with gr.Tab("Documents", id="documents"):
-                gr.Markdown("The indexed articles. Select one to read it.")
+                gr.Markdown(
+                    "The indexed articles. Add your own (.txt, .md, .html: a page saved from a browser "
+                    "works), select one to read it, correct its outlet, date or author, or remove it."
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        upload = gr.File(
+                            file_count="multiple",
+                            file_types=[".txt", ".md", ".html", ".htm"],
+                            label="Articles to add",
+                            elem_id="nr-upload",
+                        )
+                        add = gr.Button("Add to the index", variant="primary", elem_id="nr-add")
+                    with gr.Column(scale=3):
+                        upload_summary = gr.HTML(render.upload_summary_html([]), elem_id="nr-upload-summary")
                 documents = gr.Dataframe(
                     value=actions.list_documents,
                     headers=render.DOCUMENT_HEADERS,
                     interactive=False,
                     wrap=True,
-                    column_widths=["17%", "35%", "22%", "9%", "6%", "11%"],
+                    column_widths=["15%", "29%", "16%", "11%", "13%", "6%", "10%"],
                     elem_id="nr-documents",
                 )
                 refresh = gr.Button("Refresh", size="sm")
-                document_view = gr.HTML(
-                    render.viewer_placeholder("Select an article to read it."), elem_id="nr-document"
-                )
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        gr.Markdown(
+                            "### Selected article\nA value you save here is kept as *set by hand*; "
+                            "save a blank field to go back to what the article states."
+                        )
+                        doc_id = gr.Textbox(label="Document id", interactive=False, elem_id="nr-doc-id")
+                        fix_outlet = gr.Textbox(label="Outlet", elem_id="nr-fix-outlet")
+                        fix_date = gr.Textbox(label="Date", placeholder="YYYY-MM-DD", elem_id="nr-fix-date")
+                        fix_author = gr.Textbox(label="Author", elem_id="nr-fix-author")
+                        save = gr.Button("Save metadata", elem_id="nr-save-meta")
+                        remove = gr.Button("Remove from the index…", variant="stop", elem_id="nr-remove")
+                        with gr.Row(visible=False) as confirm_row:
+                            confirm = gr.Button(
+                                "Yes, remove it and its passages", variant="stop", elem_id="nr-remove-confirm"
+                            )
+                            cancel = gr.Button("Keep it", elem_id="nr-remove-cancel")
+                        doc_message = gr.HTML("", elem_id="nr-doc-message")
+                    with gr.Column(scale=3):
+                        document_view = gr.HTML(
+                            render.viewer_placeholder("Select an article to read it."), elem_id="nr-document"
+                        )
 
-        inputs = [question, session, k, backend, outlet, since, until]
+        inputs = [question, session, k, backend, outlet, since, until, author]
         outputs = [chatbot, sources, plain, session, question]
         # One answer at a time across sessions: llama.cpp is not thread-safe, and 2 cores gain nothing.
         one_at_a_time: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "ask"}
@@ -362,7 +487,29 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         )
         copy.click(None, [plain], None, js=COPY_JS)
         refresh.click(actions.list_documents, None, documents, api_name="documents")
-        documents.select(actions.show_document, None, document_view, api_visibility="private")
+        editor = [document_view, doc_id, fix_outlet, fix_date, fix_author, confirm_row]
+        documents.select(actions.select_document, None, editor, api_visibility="private")
+        private: dict[str, Any] = {"api_visibility": "private"}
+        # Changes to the index one at a time, queued in the browser (the engine also locks them).
+        one_change: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "change"}
+        add.click(
+            actions.add_files,
+            upload,
+            [upload_summary, documents, examples, upload],
+            show_progress_on=[upload_summary],
+            **private,
+            **one_change,
+        )
+        save.click(
+            actions.correct, [doc_id, fix_outlet, fix_date, fix_author], [doc_message, documents], **private
+        )
+        remove.click(lambda: gr.update(visible=True), None, confirm_row, **private)
+        cancel.click(_hidden, None, confirm_row, **private)
+        confirm.click(
+            actions.remove, doc_id, [doc_message, documents, examples, confirm_row], **private, **one_change
+        )
+        examples.click(lambda sample: sample[0], examples, question, **private)
+        demo.load(actions.examples, None, examples, **private)
     return demo
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from rag.library import FileOutcome
 from rag.types import Answer, Citation, Conflict, Document, DocumentInfo, Evidence, Passage, Quote
 
 _EXTRA = str.maketrans(
@@ -45,8 +46,20 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def source_label(outlet: str | None, date: str | None) -> str:
-    return f"{outlet or 'Unknown outlet'}, {date or 'undated'}"
+_OPENING = "“\"‘'«„"
+_CLOSING = '”"’»“'  # not "'": a quote may end on a plural possessive
+
+
+def quoted(text: str) -> str:
+    """Text in quotation marks, unless it starts or ends with its own (no doubled marks)."""
+    if text[:1] in _OPENING or text[-1:] in _CLOSING:
+        return text
+    return f"“{text}”"
+
+
+def source_label(outlet: str | None, date: str | None, author: str | None = None) -> str:
+    """ "Outlet, date" (with ", by Author" when the article names one)."""
+    return f"{outlet or 'Unknown outlet'}, {date or 'undated'}" + (f", by {author}" if author else "")
 
 
 @dataclass(frozen=True)
@@ -69,11 +82,13 @@ def spans_for(answer_or_passages: Answer | Sequence[Passage]) -> dict[int, Span]
     else:
         passages, citations = answer_or_passages, ()
     out = {
-        p.n: Span(p.n, p.doc_id, p.start, p.end, f"{source_label(p.outlet, p.date)} — {p.title}")
+        p.n: Span(p.n, p.doc_id, p.start, p.end, f"{source_label(p.outlet, p.date, p.author)} — {p.title}")
         for p in passages
     }
     for c in citations:
-        out[c.n] = Span(c.n, c.doc_id, c.start, c.end, f"{source_label(c.outlet, c.date)} — {c.title}")
+        out[c.n] = Span(
+            c.n, c.doc_id, c.start, c.end, f"{source_label(c.outlet, c.date, c.author)} — {c.title}"
+        )
     return out
 
 
@@ -134,7 +149,7 @@ def evidence_html(
         return ""
     items = []
     for e in evidence:
-        quotes = "".join(f"<li>“{esc(one_line(q.text))}” {quote_chip(q, spans)}</li>" for q in e.quotes)
+        quotes = "".join(f"<li>{esc(quoted(one_line(q.text)))} {quote_chip(q, spans)}</li>" for q in e.quotes)
         items.append(
             f'<div class="nr-source"><b>{esc(source_label(e.outlet, e.date))}</b> — '
             f"<i>{esc(e.title)}</i>{_side_word(e, conflicts)}<ul>{quotes}</ul></div>"
@@ -168,7 +183,7 @@ def conflicts_html(
                 span = spans.get(q.n)
                 who = source_label(e.outlet, e.date) if e else (span.label if span else q.doc_id)
                 lines.append(
-                    f"<li><b>Article {letter}</b> ({esc(who)}) says “{esc(one_line(q.text))}” "
+                    f"<li><b>Article {letter}</b> ({esc(who)}) says {esc(quoted(one_line(q.text)))} "
                     f"{quote_chip(q, spans)} <span class='nr-stance'>{esc(side.position)}</span></li>"
                 )
         blocks.append(
@@ -186,7 +201,7 @@ def sources_list_html(answer: Answer, spans: dict[int, Span]) -> str:
     for c in answer.citations:
         mark = "" if c.supported else ' <span class="nr-badge-bad">quote does not back the claim</span>'
         rows.append(
-            f"<li>{chip(c.n, spans.get(c.n))} {esc(source_label(c.outlet, c.date))} — "
+            f"<li>{chip(c.n, spans.get(c.n))} {esc(source_label(c.outlet, c.date, c.author))} — "
             f"<i>{esc(c.title)}</i>{mark}</li>"
         )
     return f'<div class="nr-sources"><b>Sources</b><ul>{"".join(rows)}</ul></div>'
@@ -211,7 +226,7 @@ def answer_html(answer: Answer) -> str:
     evidence = evidence_html(answer.evidence, answer.conflicts, spans, open_=False)
     if answer.abstained:
         related = "".join(
-            f"<li>{chip(p.n, spans.get(p.n))} {esc(source_label(p.outlet, p.date))} — "
+            f"<li>{chip(p.n, spans.get(p.n))} {esc(source_label(p.outlet, p.date, p.author))} — "
             f"<i>{esc(p.title)}</i></li>"
             for p in answer.passages
         )
@@ -278,14 +293,14 @@ def passages_panel_html(passages: Sequence[Passage], answer: Answer | None = Non
                 if c.supported
                 else '<span class="nr-badge-bad">cited, not verified</span>'
             )
-            body = f"<blockquote>“{esc(one_line(c.quote))}”</blockquote>"
+            body = f"<blockquote>{esc(quoted(one_line(c.quote)))}</blockquote>"
         else:
             badge = '<span class="nr-badge">retrieved</span>'
             text = one_line(p.text)
             body = f'<div class="nr-snippet">{esc(text[:280])}{"…" if len(text) > 280 else ""}</div>'
         cards.append(
             f'<div class="nr-card" data-n="{p.n}">{chip(p.n, spans.get(p.n))} '
-            f"<b>{esc(source_label(p.outlet, p.date))}</b> {badge}"
+            f"<b>{esc(source_label(p.outlet, p.date, p.author))}</b> {badge}"
             f"<div><i>{esc(p.title)}</i></div>{body}</div>"
         )
     return f'<div class="nr-panel">{"".join(cards)}</div>'
@@ -299,7 +314,7 @@ def article_html(
     info = doc.info
     head = (
         f'<div class="nr-viewer-head">{f"<b>[{n}]</b> " if n is not None else ""}'
-        f"<b>{esc(info.title)}</b><br>{esc(source_label(info.outlet, info.date))} · "
+        f"<b>{esc(info.title)}</b><br>{esc(source_label(info.outlet, info.date, info.author))} · "
         f"<code>{esc(info.doc_id)}</code></div>"
     )
     if start is not None and end is not None and 0 <= start < end <= len(text):
@@ -322,23 +337,59 @@ def answer_text(answer: Answer) -> str:
     if answer.abstained:
         if answer.passages:
             lines.append("Related reading:")
-            lines += [f"[{p.n}] {source_label(p.outlet, p.date)}, “{p.title}”" for p in answer.passages]
+            lines += [
+                f"[{p.n}] {source_label(p.outlet, p.date, p.author)}, “{p.title}”" for p in answer.passages
+            ]
     else:
         lines.append("Sources:")
         lines += [
-            f"[{c.n}] {source_label(c.outlet, c.date)}, “{c.title}” — “{one_line(c.quote)}”"
+            f"[{c.n}] {source_label(c.outlet, c.date, c.author)}, “{c.title}” — {quoted(one_line(c.quote))}"
             + ("" if c.supported else " (not verified)")
             for c in answer.citations
         ]
     return "\n".join(lines).strip()
 
 
+def _by_hand(value: str, field: str, d: DocumentInfo) -> str:
+    return f"{value} (set by hand)" if field in d.set_by_hand else value
+
+
 def document_rows(docs: Iterable[DocumentInfo]) -> list[list[str | int]]:
-    """Rows of the documents tab: id, title, outlet, date, chunks, file name."""
+    """Rows of the documents tab: id, title, outlet, date, author, chunks, file name; a field a
+    person set is marked "(set by hand)"."""
     return [
-        [d.doc_id, d.title, d.outlet or "", d.date or "undated", d.chunks, d.path.rsplit("/", 1)[-1]]
+        [
+            d.doc_id,
+            d.title,
+            _by_hand(d.outlet or "", "outlet", d),
+            _by_hand(d.date or "undated", "date", d),
+            _by_hand(d.author or "", "author", d),
+            d.chunks,
+            d.path.rsplit("/", 1)[-1],
+        ]
         for d in docs
     ]
 
 
-DOCUMENT_HEADERS = ["id", "title", "outlet", "date", "chunks", "file"]
+DOCUMENT_HEADERS = ["id", "title", "outlet", "date", "author", "chunks", "file"]
+
+_OUTCOME = {"added": "✓ added", "updated": "✓ updated", "unchanged": "= unchanged", "skipped": "✗ skipped"}
+
+
+def upload_summary_html(outcomes: Sequence[FileOutcome]) -> str:
+    """One line per uploaded file: what became of it, and the article's title or why it was skipped."""
+    if not outcomes:
+        return '<div class="nr-panel-empty">Choose .txt, .md or .html files, then add them.</div>'
+    rows = "".join(
+        f'<tr class="nr-upload-{o.status}"><td>{esc(o.name)}</td><td>{esc(_OUTCOME[o.status])}</td>'
+        f"<td>{esc(o.detail)}{f' <code>{esc(o.doc_id)}</code>' if o.doc_id else ''}</td></tr>"
+        for o in outcomes
+    )
+    counts = ", ".join(
+        f"{n} {status}" for status in _OUTCOME if (n := sum(o.status == status for o in outcomes))
+    )
+    return f'<div class="nr-upload"><b>{esc(counts)}</b><table>{rows}</table></div>'
+
+
+def message_html(text: str, *, error: bool = False) -> str:
+    return f'<div class="{"nr-error" if error else "nr-note"}">{esc(text)}</div>'

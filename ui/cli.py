@@ -61,10 +61,10 @@ def _engine(collection_suffix: str = "") -> Engine:
     return build_engine(settings)
 
 
-def _filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
-    """--outlet, --since, --until as `Filters`; a bad date or range is a usage error."""
+def _filters(outlet: str | None, since: str | None, until: str | None, author: str | None = None) -> Filters:
+    """--outlet, --since, --until, --author as `Filters`; a bad date or range is a usage error."""
     try:
-        return Filters.parse(outlet, since, until, label="--")
+        return Filters.parse(outlet, since, until, author=author, label="--")
     except BadRequest as e:
         fail(str(e), 2)
 
@@ -147,6 +147,7 @@ def search_cmd(
         int | None, typer.Option("-k", "--k", min=1, max=100, help="Passages to return (default RAG_TOP_K).")
     ] = None,
     outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
+    author: Annotated[str | None, typer.Option(help="Only authors containing this text.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles dated on/before (YYYY[-MM[-DD]]).")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
@@ -156,7 +157,7 @@ def search_cmd(
     if not question.strip():
         fail("the question is empty", 2)
     _one_of("--mode", mode, get_args(Mode))
-    filters = _filters(outlet, since, until)
+    filters = _filters(outlet, since, until, author)
     search_mode: Mode = mode  # type: ignore[assignment]
     passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
     if as_json:
@@ -184,6 +185,7 @@ def ask_cmd(
     ] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=50, help="Passages to retrieve.")] = None,
     outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
+    author: Annotated[str | None, typer.Option(help="Only authors containing this text.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles dated on/before (YYYY[-MM[-DD]]).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verified answer as JSON.")] = False,
@@ -194,7 +196,7 @@ def ask_cmd(
     if not question.strip():
         fail("the question is empty", 2)
     _one_of("--backend", backend, get_args(Backend))
-    filters = _filters(outlet, since, until)
+    filters = _filters(outlet, since, until, author)
     answer = None
     streamed = False
     for event in _engine().ask_stream(question, backend=backend, k=k, filters=filters):

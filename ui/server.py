@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from rag.settings import Settings
 from rag.wiring import Engine
 from ui.api import answers, documents, openai_compat, service
+from ui.api.docs import mount_docs
 from ui.api.errors import install_error_handlers
 from ui.api.guard import Guard, RateLimiter
 from ui.api.streaming import LocalModelQueue
@@ -35,12 +36,15 @@ def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAP
         version="0.1.0",
         description="Cited question answering over news articles. Every claim in an answer points "
         "to the exact span of the article it came from. See docs/serving.md.",
+        docs_url=None,  # served by `mount_docs` from a package, not a CDN
+        redoc_url=None,  # ReDoc has no offline package; /docs covers it
     )
     app.state.engine = engine
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.local_queue = LocalModelQueue(settings.local_queue)
     install_error_handlers(app)
+    mount_docs(app)
     routers = (service.health, answers.router, openai_compat.router, documents.router)
     for router in (*routers, service.fallback(*routers)):
         app.include_router(router)

@@ -112,7 +112,11 @@ class LlamaCppLLM(CustomLLM):
             for piece, raw in self._stream(_to_dicts(messages), kwargs):
                 text += piece
                 yield ChatResponse(
-                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=piece, raw=raw
+                    message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+                    delta=piece,
+                    raw=raw,
+                    # The last response (no text) carries the token counts.
+                    additional_kwargs={"usage": raw["usage"]} if "usage" in raw else {},
                 )
 
         return gen()
@@ -162,10 +166,15 @@ class LlamaCppLLM(CustomLLM):
                 )
                 # Closing llama.cpp's generator before the lock is released ends its generation for good.
                 with closing(chunks):
+                    written = 0
                     for chunk in chunks:
                         piece = chunk["choices"][0]["delta"].get("content") or ""
                         if piece:
+                            written += 1  # llama.cpp streams one token per chunk
                             yield piece, chunk
+                    # Streamed chunks carry no usage; the context now holds the prompt and the reply.
+                    prompt = max(0, self._llama.n_tokens - written)
+                    yield "", {"usage": {"prompt_tokens": prompt, "completion_tokens": written}}
             except (ValueError, RuntimeError) as e:
                 raise BackendUnavailable(f"llama.cpp failed: {_one_line(e)}") from None
 

@@ -117,7 +117,8 @@ class OpenAIChatLLM(CustomLLM):
         first `next()`.
         """
         with self._translated():
-            stream = self._create(messages, True, kwargs)
+            # Token counts come in the last chunk.
+            stream = self._create(messages, True, {"stream_options": {"include_usage": True}, **kwargs})
         return self._deltas(stream)
 
     def _create(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> Any:
@@ -183,6 +184,19 @@ class OpenAIChatLLM(CustomLLM):
         with self._translated(), stream:
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
+                if chunk.usage is not None:  # servers that count send it with (or after) the last piece
+                    counted = {
+                        "prompt_tokens": chunk.usage.prompt_tokens,
+                        "completion_tokens": chunk.usage.completion_tokens,
+                    }
+                    yield ChatResponse(
+                        message=ChatMessage(role=MessageRole.ASSISTANT, content=text + (piece or "")),
+                        delta=piece or "",
+                        raw=chunk,
+                        additional_kwargs={"usage": counted},
+                    )
+                    text += piece or ""
+                    continue
                 if not piece:
                     continue
                 text += piece

@@ -55,16 +55,17 @@ def allowed_backend(requested: Backend | None, settings: Settings) -> Backend | 
 
 
 class FiltersIn(BaseModel):
-    """Which articles may be used: outlet (case-insensitive substring), inclusive date range."""
+    """Which articles may be used: outlet and author (case-insensitive substrings), inclusive date range."""
 
     model_config = ConfigDict(extra="forbid")
     outlet: str | None = Field(None, max_length=200)
+    author: str | None = Field(None, max_length=200)
     since: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
     until: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
 
     def to_filters(self) -> Filters:
         """The core's `Filters` (a BadRequest, hence 422, for a bad date or range)."""
-        return Filters.parse(self.outlet, self.since, self.until, label="filters.")
+        return Filters.parse(self.outlet, self.since, self.until, author=self.author, label="filters.")
 
 
 class PassageRef(BaseModel):

@@ -1,4 +1,5 @@
-"""Search and the indexed articles: `GET /v1/search`, `GET/POST /v1/documents`, `GET /v1/documents/{id}`."""
+"""Search and the indexed articles: `GET /v1/search`, `GET/POST /v1/documents`,
+`GET/PATCH/DELETE /v1/documents/{id}` (changes need RAG_API_KEY)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.settings import Settings
 from rag.types import DocumentInfo, Filters, Mode
 from rag.wiring import DOC_ID
 from ui.api.common import EngineDep, SettingsDep, question_of
@@ -26,12 +28,31 @@ class DocumentIn(BaseModel):
     )
 
 
+class CorrectionIn(BaseModel):
+    """Fields to set by hand; an omitted field stays as it is, "" gives it back to the article."""
+
+    model_config = ConfigDict(extra="forbid")
+    outlet: str | None = Field(None, max_length=200)
+    date: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
+    author: str | None = Field(None, max_length=200)
+
+
+def _needs_key(settings: Settings, what: str) -> None:
+    if settings.api_key is None:
+        raise ApiError(
+            403,
+            f"{what} are disabled: set RAG_API_KEY on the server and send `Authorization: Bearer <key>`",
+        )
+
+
 def doc_json(d: DocumentInfo) -> dict[str, Any]:
     return {
         "doc_id": d.doc_id,
         "title": d.title,
         "outlet": d.outlet,
         "date": d.date,
+        "author": d.author,
+        "set_by_hand": list(d.set_by_hand),
         "chunks": d.chunks,
         "filename": Path(d.path).name,
         "sha256": d.sha256,
@@ -46,11 +67,12 @@ def search(
     k: Annotated[int | None, Query(ge=1, le=100, description="Passages (default RAG_TOP_K).")] = None,
     mode: Annotated[Mode, Query(description="hybrid, dense or bm25")] = "hybrid",
     outlet: Annotated[str | None, Query(max_length=200)] = None,
+    author: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
 ) -> dict[str, Any]:
     """Hybrid (dense + BM25) search: passages with offsets into the original files."""
-    f = Filters.parse(outlet, since, until)
+    f = Filters.parse(outlet, since, until, author=author)
     passages = engine.search(question_of(q, settings), k=k, filters=f, mode=mode)
     return {"passages": [p.to_dict() for p in passages]}
 
@@ -72,11 +94,22 @@ def document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
 def upload(req: DocumentIn, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     """Ingest one article (needs RAG_API_KEY). It is saved under RAG_DATA_DIR/uploads/; posting
     the same id again replaces it."""
-    if settings.api_key is None:
-        raise ApiError(
-            403,
-            "uploads are disabled: set RAG_API_KEY on the server and send `Authorization: Bearer <key>`",
-        )
+    _needs_key(settings, "uploads")
     info, report = engine.add_document(req.text, doc_id=req.id, filename=req.filename)
     status = 201 if report.added else 200
     return JSONResponse({"document": doc_json(info), "ingest": report.counts()}, status_code=status)
+
+
+@router.patch("/v1/documents/{doc_id}")
+def correct(doc_id: str, req: CorrectionIn, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    """Set an article's outlet, date or author by hand (needs RAG_API_KEY). Kept beside the index,
+    it outlives re-ingest of the file; `set_by_hand` lists the fields so set."""
+    _needs_key(settings, "corrections")
+    return {"document": doc_json(engine.correct(doc_id, **req.model_dump(exclude_unset=True)))}
+
+
+@router.delete("/v1/documents/{doc_id}")
+def remove(doc_id: str, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    """Remove an article from the index (needs RAG_API_KEY): its chunks leave both stores."""
+    _needs_key(settings, "removals")
+    return {"removed": doc_json(engine.remove_document(doc_id))}

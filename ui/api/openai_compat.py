@@ -2,7 +2,8 @@
 
 The content of a reply is the verified answer with [n] markers; `choices[0].citations` (and the last
 streamed chunk) carries the citations. Streaming sends the verified text once it is verified, never
-unchecked tokens.
+unchecked tokens. `usage` counts the LLM's tokens (zero for the extractive backend); a stream sends
+it in a last chunk when asked with `stream_options: {"include_usage": true}`, as OpenAI does.
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ def _choice_extras(a: Answer) -> dict[str, Any]:
     return {"citations": a.to_dict()["citations"], "abstained": a.abstained}
 
 
+def usage(a: Answer) -> dict[str, int]:
+    """OpenAI's `usage`: the LLM's token counts (zero when no LLM wrote the answer)."""
+    prompt, completion = (a.usage.prompt_tokens, a.usage.completion_tokens) if a.usage else (0, 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def wants_usage(req: ChatRequest) -> bool:
+    """`stream_options.include_usage`: a last streamed chunk with `usage` and no choices."""
+    options = (req.model_extra or {}).get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
 @router.get("/v1/models")
 def models(settings: SettingsDep) -> dict[str, Any]:
     """OpenAI-compatible model list: the configured pipeline and one per backend."""
@@ -132,6 +145,7 @@ async def chat_completions(
                     **_choice_extras(a),
                 }
             ],
+            "usage": usage(a),
         }
     first = await run_in_threadpool(next, events)
     head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model}
@@ -147,6 +161,8 @@ async def chat_completions(
                 if isinstance(ev, AnswerEvent):
                     yield chunk({"content": ev.answer.answer})
                     yield chunk({}, "stop", **_choice_extras(ev.answer))
+                    if wants_usage(req):
+                        yield sse({**head, "choices": [], "usage": usage(ev.answer)})
                 else:
                     yield ": generating\n\n"  # an SSE comment: keeps proxies from timing out
             yield "data: [DONE]\n\n"
