@@ -12,9 +12,13 @@ files are gone.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import logging
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +27,8 @@ import numpy as np
 
 from index.chunk import CHUNKER_VERSION, chunk
 from index.embed import Embedder
-from index.load import load
+from index.errors import IndexingError
+from index.load import FileSkipped, Skipped, load, read, unreadable
 from index.store import (
     ChunkRecord,
     DocState,
@@ -33,6 +38,8 @@ from index.store import (
     rebuild_lexical,
     record_key,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -72,8 +79,15 @@ class IngestReport:
     removed: int
     unchanged: int
     embedded: int  # chunks that went through the embedding model
-    skipped: tuple[str, ...]  # files with no article text left after cleaning
+    skipped: tuple[Skipped, ...]  # files and folders left out, with the reason
     seconds: float
+    indexed: int = 0  # files whose article is in the index after the run (new, changed or unchanged)
+    decoded: tuple[Skipped, ...] = ()  # files indexed that were not UTF-8, with the encoding used
+
+    @property
+    def nothing_indexed(self) -> bool:
+        """Files were left out and none could be indexed (the CLI then exits non-zero)."""
+        return bool(self.skipped) and self.indexed == 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -101,8 +115,10 @@ class _Plan:
 class _Scan:
     plans: tuple[_Plan, ...]
     unchanged: int
-    skipped: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
     seen_docs: frozenset[str]
+    indexed: int
+    decoded: tuple[Skipped, ...]
 
 
 def _stamp(path: Path, chunking: ChunkingOptions) -> str:
@@ -111,34 +127,68 @@ def _stamp(path: Path, chunking: ChunkingOptions) -> str:
 
 
 def _scan(files: Sequence[Path], states: dict[str, DocState], chunking: ChunkingOptions) -> _Scan:
-    """Read, clean and chunk what changed (every file, before any store is touched)."""
+    """Read, clean and chunk what changed (every file, before any store is touched).
+
+    A file that cannot be indexed is left out with its reason, and the rest go on. Its indexed
+    chunks stay, unless the file is now empty or a copy of another: then they go.
+    """
     plans: list[_Plan] = []
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
+    decoded: list[Skipped] = []
     unchanged = 0
+    # Where each file stands: absolute path and stamp, or why it cannot even be looked at.
+    places: list[tuple[Path, str, str]] = []
     for path in files:
-        doc_id, where = path.stem, str(path.resolve())
+        try:
+            places.append((path, str(path.resolve(strict=True)), _stamp(path, chunking)))
+        except (OSError, RuntimeError) as e:
+            skipped.append(Skipped(str(path), unreadable(e)))
+    # The same bytes under two names are indexed once, under the first name by document id (or
+    # the one already indexed, when its file has not changed).
+    owner = {
+        states[path.stem].sha256: (path.stem, where)
+        for path, where, stamp in places
+        if path.stem in states and states[path.stem].stamp == stamp and states[path.stem].path == where
+    }
+    for path, where, stamp in places:
+        doc_id = path.stem
         state = states.get(doc_id)
-        stamp = _stamp(path, chunking)
+        old = state.chunk_ids if state is not None else frozenset()
         same_place = state is not None and state.path == where and state.stamp.endswith(chunking.signature())
         if state is not None and same_place and state.stamp == stamp:
             # Size, mtime and settings as indexed: not even read.
             unchanged += 1
             continue
-        data = path.read_bytes()
-        if state is not None and same_place and state.sha256 == hashlib.sha256(data).hexdigest():
-            # Touched, not changed.
-            unchanged += 1
+        try:
+            data = read(path)
+            digest = hashlib.sha256(data).hexdigest()
+            twin = owner.setdefault(digest, (doc_id, where))
+            if twin[0] != doc_id and data.strip():
+                why = f"same content as {twin[1]} (indexed once, as {twin[0]!r})"
+                skipped.append(Skipped(str(path), why))
+                if state is not None:
+                    plans.append(_Plan(doc_id, (), (), old, True))
+                continue
+            if state is not None and same_place and state.sha256 == digest:
+                # Touched, not changed.
+                unchanged += 1
+                continue
+            article = load(path, data)
+            if article.encoding != "UTF-8":
+                decoded.append(Skipped(str(path), f"read as {article.encoding} (not UTF-8)"))
+        except FileSkipped as e:
+            skipped.append(e.skipped)
+            if state is not None and e.skipped.reason == "empty file":
+                plans.append(_Plan(doc_id, (), (), old, True))
             continue
-        article = load(path, data)
         records = [
             ChunkRecord.from_chunk(article, c, stamp)
             for c in chunk(
                 article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
             )
         ]
-        old = state.chunk_ids if state is not None else frozenset()
         if not records:
-            skipped.append(article.path or doc_id)
+            skipped.append(Skipped(article.path or doc_id, "no article text after cleaning"))
             if state is not None:  # the file was emptied: its old chunks go
                 plans.append(_Plan(doc_id, (), (), old, True))
             continue
@@ -154,7 +204,9 @@ def _scan(files: Sequence[Path], states: dict[str, DocState], chunking: Chunking
                 existed=state is not None,
             )
         )
-    return _Scan(tuple(plans), unchanged, tuple(skipped), frozenset(f.stem for f in files))
+    indexed = unchanged + sum(1 for p in plans if p.new or p.kept)
+    seen = frozenset(f.stem for f in files)
+    return _Scan(tuple(plans), unchanged, tuple(skipped), seen, indexed, tuple(decoded))
 
 
 class _Writer:
@@ -244,6 +296,44 @@ def _lexical_after(
     return rebuild_lexical(store, folder)
 
 
+@contextmanager
+def _exclusive(lock: Path | None, wait_seconds: float) -> Iterator[None]:
+    """Hold the ingest lock of a data dir (an flock, released by the kernel if the process dies)."""
+    if lock is None:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        waited = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log.warning("another ingest is running on %s; waiting for it to finish", lock.parent)
+                    waited = True
+                if time.monotonic() > deadline:
+                    raise IndexingError(
+                        f"another ingest has held {lock} for over {wait_seconds:.0f} s; "
+                        "try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(f"{os.getpid()}\n")
+            f.flush()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _kept(path: str, keep: Sequence[Path]) -> bool:
+    return bool(path) and any(Path(path).is_relative_to(k.resolve()) for k in keep)
+
+
 def ingest(
     files: Sequence[Path],
     *,
@@ -254,13 +344,47 @@ def ingest(
     chunking: ChunkingOptions = ChunkingOptions(),
     progress: Progress | None = None,
     flush_seconds: float = 30.0,
+    skipped: Sequence[Skipped] = (),
+    lock: Path | None = None,
+    lock_wait_seconds: float = 600.0,
+    keep: Sequence[Path] = (),
 ) -> tuple[IngestReport, LexicalIndex]:
-    """Ingest `files` (all are read and parsed before the stores are touched)."""
+    """Ingest `files` (all are read and parsed before the stores are touched).
+
+    `skipped`: what finding the files left out, for the report. `lock`: a file whose flock makes
+    ingests on one data dir take turns (waiting up to `lock_wait_seconds`). `prune` never removes
+    documents whose files lie under a folder of `keep` (uploads).
+    """
+    with _exclusive(lock, lock_wait_seconds):
+        return _ingest(
+            files,
+            store=store,
+            embedder=embedder,
+            lexical_dir=lexical_dir,
+            gone_ok=lambda state: prune and not _kept(state.path, keep),
+            chunking=chunking,
+            progress=progress or _Quiet(),
+            flush_seconds=flush_seconds,
+            skipped=skipped,
+        )
+
+
+def _ingest(
+    files: Sequence[Path],
+    *,
+    store: VectorStore,
+    embedder: Embedder,
+    lexical_dir: Path,
+    gone_ok: Callable[[DocState], bool],
+    chunking: ChunkingOptions,
+    progress: Progress,
+    flush_seconds: float,
+    skipped: Sequence[Skipped],
+) -> tuple[IngestReport, LexicalIndex]:
     t0 = time.perf_counter()
-    progress = progress or _Quiet()
     states = store.doc_states()
     scan = _scan(files, states, chunking)
-    gone = [d for d in states if d not in scan.seen_docs] if prune else []
+    gone = [d for d, s in states.items() if d not in scan.seen_docs and gone_ok(s)]
 
     progress.start(len(scan.plans) + len(gone), sum(len(p.new) for p in scan.plans))
     writer = _Writer(store, progress, flush_seconds)
@@ -292,7 +416,9 @@ def ingest(
         removed=len(gone),
         unchanged=scan.unchanged,
         embedded=embedded,
-        skipped=scan.skipped,
+        skipped=(*skipped, *scan.skipped),
         seconds=time.perf_counter() - t0,
+        indexed=scan.indexed,
+        decoded=scan.decoded,
     )
     return report, lexical

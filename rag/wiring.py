@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.embed import Embedder
-from index.load import KINDS, discover
+from index.load import KINDS, decode, find
 from index.store import LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
@@ -69,16 +69,21 @@ class Engine:
     def ingest(
         self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
-        """Bring the index in line with the article files under `paths`."""
+        """Bring the index in line with the article files under `paths` (one ingest at a time per
+        data dir; `prune` spares uploaded documents)."""
         s = self.settings
+        found = find(paths)
         report, self.lexical = ingest(
-            discover(paths),
+            found.files,
             store=self.store,
             embedder=self.embedder,
             lexical_dir=s.lexical_dir,
             prune=prune,
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
+            skipped=found.skipped,
+            lock=s.data_dir / "ingest.lock",
+            keep=[s.data_dir / "uploads"],
         )
         return report
 
@@ -113,7 +118,7 @@ class Engine:
             report = self.ingest([target])
             if report.skipped:
                 target.unlink(missing_ok=True)
-                raise BadRequest("no article text is left after cleaning (page furniture only?)")
+                raise BadRequest(f"not indexed: {report.skipped[0].reason}")
         return next(d for d in self.documents() if d.doc_id == doc_id), report
 
     def conversation(
@@ -226,7 +231,7 @@ class Engine:
             raise NotFound(f"the file of {doc_id!r} is gone ({info.path}); re-ingest it") from None
         if hashlib.sha256(raw).hexdigest() != info.sha256:
             raise NotFound(f"the file of {doc_id!r} changed since it was indexed ({info.path}); re-ingest it")
-        return Document(info, raw.decode("utf-8"))
+        return Document(info, decode(raw)[0])
 
     def search(
         self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"

@@ -114,7 +114,10 @@ def ingest_cmd(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Clean, chunk, embed and index articles; unchanged files cost nothing."""
+    """Clean, chunk, embed and index articles; unchanged files cost nothing.
+
+    Files that cannot be indexed are listed with the reason at the end; the rest are indexed. The
+    exit code is 1 only when files were given and none could be indexed."""
     targets = paths or [Path("seeds")]
     engine = _engine()
     bars = _Bars(transient=as_json)
@@ -122,19 +125,26 @@ def ingest_cmd(
         report = engine.ingest(targets, prune=prune, progress=bars)
     finally:
         bars.stop()
-    for skipped in report.skipped:
-        err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
     if as_json:
         print(json.dumps(report.counts()))
-        return
-    c = report.counts()
-    out.print(
-        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
-        f"{c['updated']} updated, "
-        f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
-        f"in {report.seconds:.1f}s",
-        highlight=False,
-    )
+    else:
+        c = report.counts()
+        out.print(
+            f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
+            f"{c['updated']} updated, "
+            f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
+            f"in {report.seconds:.1f}s",
+            highlight=False,
+        )
+    for d in report.decoded:
+        print(f"note: {d.path}: {d.reason}", file=sys.stderr)
+    if report.skipped:
+        # Plain print, one line per file: a long path must stay greppable.
+        print(f"skipped {len(report.skipped)} (not indexed):", file=sys.stderr)
+        for s in report.skipped:
+            print(f"  {s.path}: {s.reason}", file=sys.stderr)
+    if report.nothing_indexed:
+        fail("none of the files could be indexed")
 
 
 @app.command("search")
