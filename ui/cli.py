@@ -66,6 +66,16 @@ def _filters(outlet: str | None, since: str | None, until: str | None) -> Filter
         fail(str(e), 2)
 
 
+def _question(text: str) -> str:
+    """The question as the core uses it (`rag.question.clean_question`); a bad one is a usage error."""
+    from rag.question import clean_question
+
+    try:
+        return clean_question(text, _settings().max_question_chars)
+    except BadRequest as e:
+        fail(str(e), 2)
+
+
 def _one_of(option: str, value: str | None, choices: tuple[str, ...]) -> None:
     """A usage error unless `value` is None or one of `choices`."""
     if value is not None and value not in choices:
@@ -160,8 +170,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
 ) -> None:
     """Hybrid (dense + BM25) search over the indexed articles."""
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--mode", mode, get_args(Mode))
     filters = _filters(outlet, since, until)
     search_mode: Mode = mode  # type: ignore[assignment]
@@ -198,8 +207,7 @@ def ask_cmd(
     """Answer from the articles, with every claim cited and checked against its source."""
     from rag.types import AnswerEvent, PassagesEvent, TokenEvent
 
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--backend", backend, get_args(Backend))
     filters = _filters(outlet, since, until)
     answer = None
