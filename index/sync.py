@@ -12,13 +12,12 @@ files are gone.
 
 from __future__ import annotations
 
-import fcntl
+import errno
 import hashlib
-import logging
-import os
+import json
+import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,12 +33,11 @@ from index.store import (
     DocState,
     LexicalIndex,
     VectorStore,
+    exclusive,
     fingerprint,
     rebuild_lexical,
     record_key,
 )
-
-log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -296,40 +294,6 @@ def _lexical_after(
     return rebuild_lexical(store, folder)
 
 
-@contextmanager
-def _exclusive(lock: Path | None, wait_seconds: float) -> Iterator[None]:
-    """Hold the ingest lock of a data dir (an flock, released by the kernel if the process dies)."""
-    if lock is None:
-        yield
-        return
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("a+") as f:
-        deadline = time.monotonic() + wait_seconds
-        waited = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not waited:
-                    log.warning("another ingest is running on %s; waiting for it to finish", lock.parent)
-                    waited = True
-                if time.monotonic() > deadline:
-                    raise IndexingError(
-                        f"another ingest has held {lock} for over {wait_seconds:.0f} s; "
-                        "try again when it has finished"
-                    ) from None
-                time.sleep(0.1)
-        try:
-            f.seek(0)
-            f.truncate()
-            f.write(f"{os.getpid()}\n")
-            f.flush()
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _kept(path: str, keep: Sequence[Path]) -> bool:
     return bool(path) and any(Path(path).is_relative_to(k.resolve()) for k in keep)
 
@@ -345,28 +309,69 @@ def ingest(
     progress: Progress | None = None,
     flush_seconds: float = 30.0,
     skipped: Sequence[Skipped] = (),
-    lock: Path | None = None,
     lock_wait_seconds: float = 600.0,
     keep: Sequence[Path] = (),
 ) -> tuple[IngestReport, LexicalIndex]:
     """Ingest `files` (all are read and parsed before the stores are touched).
 
-    `skipped`: what finding the files left out, for the report. `lock`: a file whose flock makes
-    ingests on one data dir take turns (waiting up to `lock_wait_seconds`). `prune` never removes
-    documents whose files lie under a folder of `keep` (uploads).
+    Ingests of one collection take turns: each holds its lock (`index.store.exclusive`), waiting
+    up to `lock_wait_seconds` for another to finish. `skipped`: what finding the files left out,
+    for the report. `prune` never removes documents whose files lie under a folder of `keep`.
     """
-    with _exclusive(lock, lock_wait_seconds):
-        return _ingest(
-            files,
-            store=store,
-            embedder=embedder,
-            lexical_dir=lexical_dir,
-            gone_ok=lambda state: prune and not _kept(state.path, keep),
-            chunking=chunking,
-            progress=progress or _Quiet(),
-            flush_seconds=flush_seconds,
-            skipped=skipped,
+    with exclusive(lexical_dir, lock_wait_seconds):
+        try:
+            return _ingest(
+                files,
+                store=store,
+                embedder=embedder,
+                lexical_dir=lexical_dir,
+                gone_ok=lambda state: prune and not _kept(state.path, keep),
+                chunking=chunking,
+                progress=progress or _Quiet(),
+                flush_seconds=flush_seconds,
+                skipped=skipped,
+            )
+        except Exception as e:
+            if not _disk_full(e):
+                raise
+            raise IndexingError(
+                f"the disk is full ({e}): free some space and run ingest again (whole documents "
+                "written before it filled are kept; the next run indexes the rest)"
+            ) from None
+
+
+# Disk the stores take per byte of chunk payload (text, metadata, vector): 7.2x measured with the
+# embedded Chroma (write-ahead log, SQLite with its full-text index, HNSW) and the lexical index.
+_DISK_PER_PAYLOAD = 8
+_DISK_MARGIN = 2_000_000
+
+
+def _check_space(lexical_dir: Path, plans: Sequence[_Plan], dimensions: int) -> None:
+    """Refuse, before anything is written, a run the data dir's disk has no room for.
+
+    Checked up front because a full disk is not an error Chroma recovers from cleanly: its write-
+    ahead log takes the write, then every later read fails until space is freed.
+    """
+    payload = sum(
+        len(r.text.encode()) + len(json.dumps(r.to_metadata())) + 4 * dimensions for p in plans for r in p.new
+    )
+    if not payload:
+        return
+    need = _DISK_PER_PAYLOAD * payload + _DISK_MARGIN
+    where = next(p for p in (lexical_dir, *lexical_dir.parents) if p.exists())
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise IndexingError(
+            f"not enough disk space under {where}: this run needs about {need / 1e6:.0f} MB and "
+            f"{free / 1e6:.0f} MB are free; nothing was written. Free some space and run ingest again"
         )
+
+
+def _disk_full(e: BaseException) -> bool:
+    # Chroma reports SQLite's "database or disk is full" as its own error type.
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "disk is full" in str(e) or "No space left on device" in str(e)
 
 
 def _ingest(
@@ -385,6 +390,7 @@ def _ingest(
     states = store.doc_states()
     scan = _scan(files, states, chunking)
     gone = [d for d, s in states.items() if d not in scan.seen_docs and gone_ok(s)]
+    _check_space(lexical_dir, scan.plans, store.dimensions)
 
     progress.start(len(scan.plans) + len(gone), sum(len(p.new) for p in scan.plans))
     writer = _Writer(store, progress, flush_seconds)
@@ -393,12 +399,21 @@ def _ingest(
         for doc in gone:
             writer.hold(_Plan(doc, (), (), states[doc].chunk_ids, True), np.zeros((0, 0), dtype=np.float32))
         writer.flush()
-    except BaseException:
+    except BaseException as e:
         # Keep what is embedded, and leave BM25 agreeing with Chroma, before reporting the error.
         try:
             writer.flush()
+        except Exception:
+            if not _disk_full(e):
+                raise
         finally:
-            rebuild_lexical(store, lexical_dir)
+            try:
+                rebuild_lexical(store, lexical_dir)
+            except Exception:
+                # Still no room: the saved index stays as it was, and the next start, finding it
+                # disagree with Chroma, rebuilds it.
+                if not _disk_full(e):
+                    raise
         raise
 
     # What the store now holds: what it held, with each planned document replaced or removed.

@@ -70,9 +70,11 @@ class Engine:
         self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         """Bring the index in line with the article files under `paths` (one ingest at a time per
-        data dir; `prune` spares uploaded documents)."""
+        collection; `prune` spares uploaded documents unless the uploads folder is among `paths`)."""
         s = self.settings
         found = find(paths)
+        uploads = s.data_dir / "uploads"
+        named = any(uploads.resolve().is_relative_to(Path(p).resolve()) for p in paths)
         report, self.lexical = ingest(
             found.files,
             store=self.store,
@@ -82,8 +84,7 @@ class Engine:
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
             skipped=found.skipped,
-            lock=s.data_dir / "ingest.lock",
-            keep=[s.data_dir / "uploads"],
+            keep=[] if named else [uploads],
         )
         return report
 
