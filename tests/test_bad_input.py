@@ -3,10 +3,13 @@ cleanly; the rest of the batch is indexed exactly as without it."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -253,3 +256,33 @@ def test_an_unreadable_folder_is_reported_and_the_rest_found(public_tmp: Path) -
     assert [(Path(s.path).name, s.reason) for s in found.skipped] == [
         ("locked", "cannot read this folder (Permission denied)")
     ]
+
+
+@pytest.mark.slow
+def test_rag_ingest_lists_what_it_skipped_and_fails_only_when_nothing_was_indexed(tmp_path: Path) -> None:
+    rag = str(Path(sys.executable).with_name("rag"))
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data")}
+    env.pop("RAG_CHROMA_URL", None)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "picture.txt").write_bytes(PNG)
+    (folder / "latin.txt").write_bytes(
+        ARTICLE.replace("river", "rivière").replace("Flood", "Storm").encode("latin-1")
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([rag, "ingest", *args], capture_output=True, text=True, env=env, timeout=300)
+
+    r = run(str(folder))
+    assert r.returncode == 0, r.stderr
+    assert "2 added" in r.stdout and "Traceback" not in r.stderr
+    assert f"note: {folder / 'latin.txt'}: read as Windows-1252 (not UTF-8)" in r.stderr
+    assert "skipped 2 (not indexed):" in r.stderr
+    assert f"  {folder / 'empty.txt'}: empty file" in r.stderr
+    assert f"  {folder / 'picture.txt'}: binary file (a PNG image), not text" in r.stderr
+
+    r = run(str(folder / "empty.txt"), str(folder / "picture.txt"), "--json")
+    assert r.returncode == 1 and "error: none of the files could be indexed" in r.stderr
+    assert "Traceback" not in r.stderr and json.loads(r.stdout)["documents"] == 2

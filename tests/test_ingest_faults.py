@@ -71,7 +71,8 @@ def stored(data: Path) -> tuple[list[ChunkRecord], list[ChunkRecord] | None]:
     client = chromadb.PersistentClient(
         path=str(s.chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
     )
-    store = VectorStore(client, s.collection, embed_model="fake-hashed-bow", dimensions=256)
+    meta = client.get_collection(s.collection).metadata
+    store = VectorStore(client, s.collection, embed_model=meta["embed_model"], dimensions=meta["dimensions"])
     return store.records(), None if saved is None else saved.records
 
 
@@ -223,3 +224,26 @@ def test_a_full_disk_is_a_clear_error_and_the_index_stays_whole(
     assert engine.ingest([seeds_copy, small]).added == 3
     after, saved_after = stored(small_disk / "data")
     assert len(after) > len(before) and saved_after == after
+
+
+@pytest.mark.slow
+def test_rag_ingest_killed_then_run_again_equals_a_clean_ingest(tmp_path: Path) -> None:
+    """The real command and model, killed at half the time a clean run takes."""
+    corpus = write_corpus(tmp_path / "corpus", 20)
+    rag = str(Path(sys.executable).with_name("rag"))
+
+    def start(data: Path) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "RAG_DATA_DIR": str(data)}
+        env.pop("RAG_CHROMA_URL", None)
+        return subprocess.Popen([rag, "ingest", str(corpus)], env=env, stderr=subprocess.DEVNULL)
+
+    t0 = time.monotonic()
+    assert start(tmp_path / "clean").wait(timeout=600) == 0
+    half = (time.monotonic() - t0) / 2
+    p = start(tmp_path / "data")
+    time.sleep(half)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=60)
+    again = start(tmp_path / "data")
+    assert again.wait(timeout=600) == 0
+    assert_same_index(tmp_path / "data", tmp_path / "clean")
