@@ -19,6 +19,7 @@ import pytest
 
 from index.load import MAX_FILE_BYTES, Found, find
 from index.sync import IngestReport
+from rag.errors import BadRequest
 from rag.wiring import Engine
 from tests.conftest import SEEDS
 
@@ -54,6 +55,7 @@ def batch(seeds_copy: Path) -> Path:
     (d / "loop_a.txt").symlink_to(d / "loop_b.txt")
     (d / "loop_b.txt").symlink_to(d / "loop_a.txt")
     (d / "dangling.txt").symlink_to(d / "nowhere.txt")
+    os.mkfifo(d / "pipe.txt")  # reading it would block for ever
     (d / "sub").mkdir()
     (d / "sub" / "back").symlink_to(d)  # a folder loop
     with (d / "huge.txt").open("wb") as f:  # 50 MB, sparse: costs no disk
@@ -81,6 +83,7 @@ def test_each_bad_file_is_left_out_with_its_reason_and_the_rest_indexed(
         "loop_a.txt": "symlink loop",
         "loop_b.txt": "symlink loop",
         "dangling.txt": "broken symlink (its target does not exist)",
+        "pipe.txt": "not a regular file",
         "back": "symlink loop: leads to a folder already searched",
         "huge.txt": "too large for an article (50.0 MB; the limit is 10 MB): split it into articles",
         # Both names known: the copy names the file it duplicates and the id it is indexed as.
@@ -99,6 +102,12 @@ def test_each_bad_file_is_left_out_with_its_reason_and_the_rest_indexed(
     # Again: nothing to do, and the same files are reported.
     again = engine.ingest([batch])
     assert again.unchanged == 5 and again.embedded == 0 and reasons(again) == got
+
+
+def test_an_upload_that_cannot_be_indexed_is_refused_with_the_reason(engine: Engine) -> None:
+    with pytest.raises(BadRequest, match="not indexed: binary file"):
+        engine.add_document("\x01\x02" * 500, doc_id="junk")
+    assert not (engine.settings.data_dir / "uploads" / "junk.txt").exists()
 
 
 def test_a_batch_of_only_bad_files_indexes_nothing(engine: Engine, tmp_path: Path) -> None:
