@@ -12,6 +12,7 @@ files are gone.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -235,9 +236,14 @@ class _Writer:
         if not held:
             return
         records = [r for plan, _ in held for r in plan.new]
+        several = len(records) > self._store.max_batch_size
         if records:
-            self._store.add(records, np.concatenate([v for _, v in held if len(v)]))
-        self._store.update_metadata([r for plan, _ in held for r in plan.kept])
+            # Written in several calls, a document could be cut by a kill between two; so its chunks
+            # go in without their stamp, which makes the next run check the document again, and get
+            # it once all are in.
+            written = [dataclasses.replace(r, stamp="") for r in records] if several else records
+            self._store.add(written, np.concatenate([v for _, v in held if len(v)]))
+        self._store.update_metadata([r for plan, _ in held for r in plan.kept] + (records if several else []))
         # New chunks first, stale ones after: an interruption leaves extra chunks, never missing ones.
         self._store.delete({i for plan, _ in held for i in plan.stale})
         self._progress.advance(documents=len(held))

@@ -247,3 +247,44 @@ def test_rag_ingest_killed_then_run_again_equals_a_clean_ingest(tmp_path: Path) 
     again = start(tmp_path / "data")
     assert again.wait(timeout=600) == 0
     assert_same_index(tmp_path / "data", tmp_path / "clean")
+
+
+def test_a_document_cut_between_two_writes_is_completed_by_the_next_run(
+    make_engine: Callable[..., Engine], tmp_path: Path
+) -> None:
+    words = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))).split()
+    r = random.Random(4)
+    text = "Long report\n\n" + "\n\n".join(" ".join(r.choices(words, k=90)) + "." for _ in range(15))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "long.txt").write_text(text, encoding="utf-8")
+    clean = make_engine(data_dir=tmp_path / "clean")
+    clean.ingest([folder])
+    want = clean.store.records()
+    assert len(want) > 8
+
+    engine = make_engine()
+    engine.store.max_batch_size = 4  # so the document takes several writes
+    real = engine.store._collection
+    calls = []
+
+    class DiesOnSecondAdd:  # a kill between two writes of one document
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def add(self, **kw: object) -> None:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            real.add(**kw)
+
+    engine.store._collection = DiesOnSecondAdd()
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest([folder])
+    engine.store._collection = real
+    assert 0 < engine.store.count() < len(want)
+
+    report = engine.ingest([folder])
+    assert report.unchanged == 0  # not taken for whole
+    assert engine.store.records() == want and engine.lexical.records == want
+    assert engine.ingest([folder]).unchanged == 1
