@@ -6,14 +6,19 @@ a crash between the two writes can never leave them out of sync for long.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import itertools
 import json
+import logging
 import marshal
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,8 @@ import numpy as np
 from index.chunk import Chunk
 from index.errors import IndexingError
 from index.load import Article
+
+log = logging.getLogger(__name__)
 
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
 _META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "doc_chunks", "author")
@@ -127,6 +134,7 @@ class VectorStore:
                 "use another RAG_COLLECTION or RAG_DATA_DIR, or delete the old data"
             )
         self.max_batch_size = int(client.get_max_batch_size())
+        self.dimensions = dimensions
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -305,17 +313,21 @@ class LexicalIndex:
         """Write atomically: a reader sees the old index or the new one, never half of one."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
-        with (tmp / "records.jsonl").open("w", encoding="utf-8") as f:
-            for r in self.records:
-                f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
-        # The same records as plain tuples: marshal loads them several times faster than JSON, which
-        # was most of opening an index of 100k chunks (records.jsonl stays the portable copy).
-        names = tuple(f.name for f in fields(ChunkRecord))
-        rows = [tuple(getattr(r, n) for n in names) for r in self.records]
-        (tmp / "records.marshal").write_bytes(marshal.dumps((names, rows)))
-        (tmp / "fingerprint").write_text(self.fingerprint)
-        if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
-            self._bm25.save(str(tmp / "bm25"))
+        try:
+            with (tmp / "records.jsonl").open("w", encoding="utf-8") as f:
+                for r in self.records:
+                    f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+            # The same records as plain tuples: marshal loads them several times faster than JSON, which
+            # was most of opening an index of 100k chunks (records.jsonl stays the portable copy).
+            names = tuple(f.name for f in fields(ChunkRecord))
+            rows = [tuple(getattr(r, n) for n in names) for r in self.records]
+            (tmp / "records.marshal").write_bytes(marshal.dumps((names, rows)))
+            (tmp / "fingerprint").write_text(self.fingerprint)
+            if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
+                self._bm25.save(str(tmp / "bm25"))
+        except BaseException:  # a full disk, say: the saved index stays as it was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -369,8 +381,42 @@ def saved_fingerprint(folder: Path) -> str | None:
         return None
 
 
+@contextmanager
+def exclusive(lexical_dir: Path, wait_seconds: float) -> Iterator[bool]:
+    """Hold the write lock of a collection (an flock on `<lexical_dir>.lock`, which the kernel
+    releases if the process dies): ingests hold it throughout, so they take turns.
+
+    Waits up to `wait_seconds` (then `IndexingError`); with 0, yields False at once if it is held.
+    """
+    path = lexical_dir.with_name(lexical_dir.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        for attempt in itertools.count():
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if wait_seconds <= 0:
+                    yield False
+                    return
+                if time.monotonic() > deadline:
+                    raise IndexingError(
+                        f"another ingest has held {path} for over {wait_seconds:.0f} s; "
+                        "try again when it has finished"
+                    ) from None
+                if attempt == 0:
+                    log.warning("another ingest is running on %s; waiting for it to finish", path.parent)
+                time.sleep(0.1)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | None = None) -> LexicalIndex:
-    """The saved lexical index if it matches the vector store, else one rebuilt from it and saved.
+    """The saved lexical index if it matches the vector store, else one rebuilt from it (and saved,
+    unless an ingest is running: its own save must not be overwritten by an older snapshot).
 
     With `expected` (the `record_key`s the store holds, known after an ingest) the match is exact;
     without, a cheap count check guards against another process having changed the store.
@@ -381,7 +427,10 @@ def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | Non
             return current
         if expected is None and len(current.records) == store.count():
             return current
-    return rebuild_lexical(store, folder)
+    with exclusive(folder, 0) as mine:
+        if not mine:
+            return LexicalIndex(store.records())
+        return rebuild_lexical(store, folder)
 
 
 def rebuild_lexical(store: VectorStore, folder: Path) -> LexicalIndex:

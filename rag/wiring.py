@@ -16,7 +16,7 @@ import numpy as np
 from index.chunk import chunk
 from index.corrections import FIELDS, Correction, load_corrections, relabel, save_corrections
 from index.embed import Embedder
-from index.load import KINDS, discover, load, parse
+from index.load import KINDS, decode, find, load, parse
 from index.store import ChunkRecord, LexicalIndex, VectorStore, saved_fingerprint, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
@@ -108,16 +108,22 @@ class Engine:
     def ingest(
         self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
-        """Bring the index in line with the article files under `paths`."""
+        """Bring the index in line with the article files under `paths` (one ingest at a time per
+        collection; `prune` spares uploaded documents unless the uploads folder is among `paths`)."""
         s = self.settings
+        found = find(paths)
+        uploads = s.data_dir / "uploads"
+        named = any(uploads.resolve().is_relative_to(Path(p).resolve()) for p in paths)
         report, self.lexical = ingest(
-            discover(paths),
+            found.files,
             store=self.store,
             embedder=self.embedder,
             lexical_dir=s.lexical_dir,
             prune=prune,
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
+            skipped=found.skipped,
+            keep=[] if named else [uploads],
         )
         self._apply_corrections()
         return report
@@ -183,13 +189,18 @@ class Engine:
                 Path(info.path).unlink(missing_ok=True)
         return info
 
-    def has_article_text(self, text: str, suffix: str = ".txt") -> bool:
-        """Whether ingest would index anything of this text (cleaned and cut as ingest does it)."""
+    def unindexable(self, text: str, suffix: str = ".txt") -> str | None:
+        """Why ingest would index nothing of this text (binary data, no article text once cleaned
+        and cut as ingest does it), in `rag ingest`'s words; None when it would be indexed."""
+        try:
+            decode(text.encode("utf-8"))
+        except ValueError as e:
+            return str(e)
         s = self.settings
         article = parse("check", text, kind=KINDS.get(suffix.lower(), "text"))
-        return bool(
-            chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap)
-        )
+        if chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap):
+            return None
+        return "no article text after cleaning"
 
     def add_document(
         self, text: str, *, doc_id: str | None = None, filename: str | None = None
@@ -207,8 +218,9 @@ class Engine:
         doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
         if not re.fullmatch(DOC_ID, doc_id):
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
-        if not self.has_article_text(text, suffix):  # checked before a file of the same id is replaced
-            raise BadRequest("no article text is left after cleaning (page furniture only?)")
+        reason = self.unindexable(text, suffix)  # checked before a file of the same id is replaced
+        if reason:
+            raise BadRequest(f"not indexed: {reason}")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
         self.refresh()  # never write through a vector index older than what is on disk
@@ -225,7 +237,7 @@ class Engine:
             report = self.ingest([target])
             if report.skipped:
                 target.unlink(missing_ok=True)
-                raise BadRequest("no article text is left after cleaning (page furniture only?)")
+                raise BadRequest(f"not indexed: {report.skipped[0].reason}")
         return next(d for d in self.documents() if d.doc_id == doc_id), report
 
     def conversation(
@@ -382,7 +394,7 @@ class Engine:
             raise NotFound(f"the file of {doc_id!r} is gone ({info.path}); re-ingest it") from None
         if hashlib.sha256(raw).hexdigest() != info.sha256:
             raise NotFound(f"the file of {doc_id!r} changed since it was indexed ({info.path}); re-ingest it")
-        return Document(info, raw.decode("utf-8"))
+        return Document(info, decode(raw)[0])
 
     def search(
         self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"

@@ -20,6 +20,7 @@ from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.examples import example_questions
 from rag.library import add_files
+from rag.question import clean_question
 from rag.settings import Settings
 from rag.types import AnswerEvent, Backend, DocumentInfo, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
@@ -152,11 +153,12 @@ class _Reply:
     session: ChatSession
     max_chars: int
     history: list[dict[str, str]] = field(default_factory=list)
+    asked: str = ""  # the question as the core uses it, once `problem` found none
 
     def show(self, html: str, panel: Any = None, *, keep: bool = False) -> tuple[Any, ...]:
         """The chat with this turn's reply as it stands; the panel only when given.
         `keep` makes the reply part of the history (a final message, e.g. an error)."""
-        q = self.question
+        q = self.asked or self.question.strip()
         shown = render.esc(q) if len(q) <= self.max_chars else render.esc(q[:300]) + "…"
         msgs = [*self.history, {"role": "user", "content": shown or "(empty question)"}]
         msgs.append({"role": "assistant", "content": html})
@@ -165,14 +167,11 @@ class _Reply:
         return msgs, gr.skip() if panel is None else panel, gr.skip(), self.session, ""
 
     def problem(self) -> str | None:
-        """Why the question cannot be asked as it is, if it cannot."""
-        if not self.question:
-            return "Please type a question about the articles."
-        if len(self.question) > self.max_chars:
-            return (
-                f"The question is too long ({len(self.question)} characters; the limit is "
-                f"{self.max_chars}). Shorten it and ask again."
-            )
+        """Why the question cannot be asked as it is, if it cannot (`rag.question.clean_question`)."""
+        try:
+            self.asked = clean_question(self.question, self.max_chars)
+        except BadRequest as e:
+            return f"{str(e)[:1].upper()}{str(e)[1:]}."
         return None
 
 
@@ -278,9 +277,7 @@ class ChatActions:
         author: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (chatbot, sources panel, plain text, session, question box)."""
-        reply = _Reply(
-            (question or "").strip(), session, self.settings.max_question_chars, list(session.messages)
-        )
+        reply = _Reply(question or "", session, self.settings.max_question_chars, list(session.messages))
         problem = reply.problem()
         if problem:
             yield reply.show(render.error_html(problem), keep=True)
@@ -291,7 +288,7 @@ class ChatActions:
             filters = filters_from(outlet, since, until, author)
             yield reply.show(render.pending_html("", "Searching the articles…"))
             events = self.engine.ask_stream(
-                reply.question, backend=backend, k=int(k), filters=filters, conversation=session.conversation
+                reply.asked, backend=backend, k=int(k), filters=filters, conversation=session.conversation
             )
             tokens = ""
             spans: dict[int, render.Span] = {}
@@ -309,7 +306,7 @@ class ChatActions:
                     yield self._final(reply, event)
         except Exception as e:  # every failure becomes a message in the chat
             if not isinstance(e, RagError):
-                log.exception("answering %r failed", reply.question)
+                log.exception("answering %r failed", reply.asked)
             yield reply.show(render.error_html(error_message(e, backend), evidence_block), keep=True)
 
     @staticmethod

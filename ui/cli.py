@@ -69,6 +69,16 @@ def _filters(outlet: str | None, since: str | None, until: str | None, author: s
         fail(str(e), 2)
 
 
+def _question(text: str) -> str:
+    """The question as the core uses it (`rag.question.clean_question`); a bad one is a usage error."""
+    from rag.question import clean_question
+
+    try:
+        return clean_question(text, _settings().max_question_chars)
+    except BadRequest as e:
+        fail(str(e), 2)
+
+
 def _one_of(option: str, value: str | None, choices: tuple[str, ...]) -> None:
     """A usage error unless `value` is None or one of `choices`."""
     if value is not None and value not in choices:
@@ -117,7 +127,10 @@ def ingest_cmd(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Clean, chunk, embed and index articles; unchanged files cost nothing."""
+    """Clean, chunk, embed and index articles; unchanged files cost nothing.
+
+    Files that cannot be indexed are listed with the reason at the end; the rest are indexed. The
+    exit code is 1 only when files were given and none could be indexed."""
     targets = paths or [Path("seeds")]
     engine = _engine()
     bars = _Bars(transient=as_json)
@@ -125,19 +138,26 @@ def ingest_cmd(
         report = engine.ingest(targets, prune=prune, progress=bars)
     finally:
         bars.stop()
-    for skipped in report.skipped:
-        err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
     if as_json:
         print(json.dumps(report.counts()))
-        return
-    c = report.counts()
-    out.print(
-        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
-        f"{c['updated']} updated, "
-        f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
-        f"in {report.seconds:.1f}s",
-        highlight=False,
-    )
+    else:
+        c = report.counts()
+        out.print(
+            f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
+            f"{c['updated']} updated, "
+            f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
+            f"in {report.seconds:.1f}s",
+            highlight=False,
+        )
+    for d in report.decoded:
+        print(f"note: {d.path}: {d.reason}", file=sys.stderr)
+    if report.skipped:
+        # Plain print, one line per file: a long path must stay greppable.
+        print(f"skipped {len(report.skipped)} (not indexed):", file=sys.stderr)
+        for s in report.skipped:
+            print(f"  {s.path}: {s.reason}", file=sys.stderr)
+    if report.nothing_indexed:
+        fail("none of the files could be indexed")
 
 
 @app.command("search")
@@ -154,8 +174,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
 ) -> None:
     """Hybrid (dense + BM25) search over the indexed articles."""
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--mode", mode, get_args(Mode))
     filters = _filters(outlet, since, until, author)
     search_mode: Mode = mode  # type: ignore[assignment]
@@ -193,8 +212,7 @@ def ask_cmd(
     """Answer from the articles, with every claim cited and checked against its source."""
     from rag.types import AnswerEvent, TokenEvent
 
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--backend", backend, get_args(Backend))
     filters = _filters(outlet, since, until, author)
     answer = None

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.conversation import PriorTurn
+from rag.question import clean_question
 from rag.settings import Settings
 from rag.types import Backend, Filters
 from rag.wiring import Engine
@@ -31,15 +32,8 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def question_of(text: str, settings: Settings) -> str:
-    """The question stripped, or a 422 when it is empty or too long."""
-    q = text.strip()
-    if not q:
-        raise ApiError(422, "the question is empty")
-    if len(q) > settings.max_question_chars:
-        raise ApiError(
-            422, f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}"
-        )
-    return q
+    """The question as the core uses it (`rag.question.clean_question`; its `BadRequest` is a 422)."""
+    return clean_question(text, settings.max_question_chars)
 
 
 def allowed_backend(requested: Backend | None, settings: Settings) -> Backend | None:
