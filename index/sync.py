@@ -28,7 +28,7 @@ import numpy as np
 from index.chunk import CHUNKER_VERSION, chunk
 from index.embed import Embedder
 from index.errors import IndexingError
-from index.load import FileSkipped, Skipped, load, read, unreadable
+from index.load import Article, FileSkipped, Skipped, load, read, unreadable
 from index.metadata import METADATA_VERSION
 from index.store import (
     ChunkRecord,
@@ -159,52 +159,66 @@ def _scan(files: Sequence[Path], states: dict[str, DocState], chunking: Chunking
             # Size, mtime and settings as indexed: not even read.
             unchanged += 1
             continue
-        try:
-            data = read(path)
-            digest = hashlib.sha256(data).hexdigest()
-            twin = owner.setdefault(digest, (doc_id, where))
-            if twin[0] != doc_id and data.strip():
-                why = f"same content as {twin[1]} (indexed once, as {twin[0]!r})"
-                skipped.append(Skipped(str(path), why))
-                if state is not None:
-                    plans.append(_Plan(doc_id, (), (), old, True))
-                continue
-            if state is not None and same_place and state.sha256 == digest:
-                # Touched, not changed.
-                unchanged += 1
-                continue
-            article = load(path, data)
-            if article.encoding != "UTF-8":
-                decoded.append(Skipped(str(path), f"read as {article.encoding} (not UTF-8)"))
-        except FileSkipped as e:
-            skipped.append(e.skipped)
-            if state is not None and e.skipped.reason == "empty file":
-                plans.append(_Plan(doc_id, (), (), old, True))
+        read_ = _read_changed(path, where, state if same_place else None, owner)
+        if read_ is None:
+            unchanged += 1
             continue
-        chunks = chunk(
-            article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
-        )
-        records = [ChunkRecord.from_chunk(article, c, stamp, len(chunks)) for c in chunks]
-        if not records:
-            skipped.append(Skipped(article.path or doc_id, "no article text after cleaning"))
-            if state is not None:  # the file was emptied: its old chunks go
-                plans.append(_Plan(doc_id, (), (), old, True))
+        if isinstance(read_, Article) and read_.encoding != "UTF-8":
+            decoded.append(Skipped(str(path), f"read as {read_.encoding} (not UTF-8)"))
+        got = _plan(read_, stamp, state, chunking) if isinstance(read_, Article) else read_
+        if isinstance(got, _Plan):
+            plans.append(got)
             continue
-        ids = {r.chunk_id for r in records}
-        plans.append(
-            _Plan(
-                doc_id,
-                new=tuple(r for r in records if r.chunk_id not in old),
-                # Kept chunks take the new file's hash, path and stamp (else the document would
-                # look half-replaced, and so changed, on every later run).
-                kept=tuple(r for r in records if r.chunk_id in old),
-                stale=old - ids,
-                existed=state is not None,
-            )
-        )
+        why, drop = got
+        skipped.append(why)
+        if state is not None and drop:
+            plans.append(_Plan(doc_id, (), (), old, True))
     indexed = unchanged + sum(1 for p in plans if p.new or p.kept)
     seen = frozenset(f.stem for f in files)
     return _Scan(tuple(plans), unchanged, tuple(skipped), seen, indexed, tuple(decoded))
+
+
+def _read_changed(
+    path: Path, where: str, state: DocState | None, owner: dict[str, tuple[str, str]]
+) -> Article | tuple[Skipped, bool] | None:
+    """The article of a file whose bytes changed since `state` (None when they did not), or why
+    it cannot be indexed and whether its indexed chunks go (a file now empty, or a copy of another
+    file: `owner` maps the sha256 of each file seen so far to its document id and place)."""
+    doc_id = path.stem
+    try:
+        data = read(path)
+        digest = hashlib.sha256(data).hexdigest()
+        twin = owner.setdefault(digest, (doc_id, where))
+        if twin[0] != doc_id and data.strip():
+            return Skipped(str(path), f"same content as {twin[1]} (indexed once, as {twin[0]!r})"), True
+        if state is not None and state.sha256 == digest:
+            return None  # touched, not changed
+        return load(path, data)
+    except FileSkipped as e:
+        return e.skipped, e.skipped.reason == "empty file"
+
+
+def _plan(
+    article: Article, stamp: str, state: DocState | None, chunking: ChunkingOptions
+) -> _Plan | tuple[Skipped, bool]:
+    """The writes a changed article needs, or why nothing of it can be indexed (its old chunks go)."""
+    chunks = chunk(
+        article, max_words=chunking.max_words, min_words=chunking.min_words, overlap=chunking.overlap
+    )
+    records = [ChunkRecord.from_chunk(article, c, stamp, len(chunks)) for c in chunks]
+    if not records:  # the file was emptied
+        return Skipped(article.path or article.doc_id, "no article text after cleaning"), True
+    old = state.chunk_ids if state is not None else frozenset()
+    ids = {r.chunk_id for r in records}
+    return _Plan(
+        article.doc_id,
+        new=tuple(r for r in records if r.chunk_id not in old),
+        # Kept chunks take the new file's hash, path and stamp (else the document would
+        # look half-replaced, and so changed, on every later run).
+        kept=tuple(r for r in records if r.chunk_id in old),
+        stale=old - ids,
+        existed=state is not None,
+    )
 
 
 class _Writer:
