@@ -218,6 +218,7 @@ def _lexical_after(
     plans: Sequence[_Plan],
     gone: Sequence[str],
     expected: dict[str, set[str]],
+    loaded: LexicalIndex | None,
 ) -> LexicalIndex:
     """The lexical index for what the store now holds.
 
@@ -225,10 +226,15 @@ def _lexical_after(
     the run (reading every chunk back from Chroma is what costs at 100k chunks), else from Chroma.
     """
     want = fingerprint(k for keys in expected.values() for k in keys)
-    current = LexicalIndex.load(folder)
-    if current is not None and current.fingerprint == want:
-        return current
     before = fingerprint(record_key(i, s.sha256, s.path) for s in states.values() for i in s.chunk_ids)
+    # The caller's index, when it is current, saves reading the saved one again.
+    current = loaded if loaded is not None and loaded.fingerprint in (want, before) else None
+    current = current or LexicalIndex.load(folder)
+    if current is not None and current.fingerprint == want:
+        saved = folder / "fingerprint"
+        if current is loaded and (not saved.is_file() or saved.read_text() != want):
+            current.save(folder)  # the copy on disk fell behind (or was lost)
+        return current
     prior = current.records if current is not None and current.fingerprint == before else None
     if prior is None and not states:
         prior = []
@@ -252,8 +258,12 @@ def ingest(
     chunking: ChunkingOptions = ChunkingOptions(),
     progress: Progress | None = None,
     flush_seconds: float = 30.0,
+    lexical: LexicalIndex | None = None,
 ) -> tuple[IngestReport, LexicalIndex]:
-    """Ingest `files` (all are read and parsed before the stores are touched)."""
+    """Ingest `files` (all are read and parsed before the stores are touched).
+
+    `lexical` is the caller's loaded lexical index, if any: used instead of reading the saved one.
+    """
     t0 = time.perf_counter()
     progress = progress or _Quiet()
     states = store.doc_states()
@@ -281,7 +291,7 @@ def ingest(
         expected[p.doc_id] = {record_key(r.chunk_id, r.sha256, r.path) for r in p.new + p.kept}
     for doc in gone:
         del expected[doc]
-    lexical = _lexical_after(store, lexical_dir, states, scan.plans, gone, expected)
+    lexical = _lexical_after(store, lexical_dir, states, scan.plans, gone, expected, lexical)
     report = IngestReport(
         documents=len({r.doc_id for r in lexical.records}),
         chunks=len(lexical.records),

@@ -71,6 +71,7 @@ class Engine:
             prune=prune,
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
+            lexical=self.lexical,
         )
         return report
 
