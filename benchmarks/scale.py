@@ -264,7 +264,7 @@ def _row(r: dict[str, Any]) -> str:
     )
 
 
-def report(results: list[dict[str, Any]]) -> str:
+def report(results: list[dict[str, Any]], note: str = "") -> str:
     lines = [
         "# Scale benchmark: a synthetic corpus at 1k, 10k and 100k chunks",
         "",
@@ -302,6 +302,8 @@ def report(results: list[dict[str, Any]]) -> str:
         "- Needle questions: "
         + ("every gold document in the top 5 at every size." if not misses else f"missed: {misses}.")
     )
+    if note:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
@@ -312,6 +314,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("CHUNKS", "CHROMA"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "scale.md")
     parser.add_argument("--keep", action="store_true", help="reuse sizes already in the results file")
+    parser.add_argument("--note", default="", help="a paragraph to add under the table")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(int(args.child[0]), args.child[1] == "server")))
@@ -339,7 +342,7 @@ def main() -> None:
             saved.write_text(json.dumps(results, indent=1))
     results.sort(key=lambda r: (r["target_chunks"], r["chroma"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(results), encoding="utf-8")
+    args.out.write_text(report(results, args.note), encoding="utf-8")
     print(f"wrote {args.out}")
 
 

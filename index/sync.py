@@ -289,6 +289,7 @@ def _lexical_after(
     plans: Sequence[_Plan],
     gone: Sequence[str],
     expected: dict[str, set[str]],
+    loaded: LexicalIndex | None,
 ) -> LexicalIndex:
     """The lexical index for what the store now holds.
 
@@ -296,11 +297,16 @@ def _lexical_after(
     the run (reading every chunk back from Chroma is what costs at 100k chunks), else from Chroma.
     """
     want = fingerprint(k for keys in expected.values() for k in keys)
-    current = LexicalIndex.load(folder)
+    before = fingerprint(record_key(i, s.sha256, s.path) for s in states.values() for i in s.chunk_ids)
+    # The caller's index, when it is current, saves reading the saved one again.
+    current = loaded if loaded is not None and loaded.fingerprint in (want, before) else None
+    current = current or LexicalIndex.load(folder)
     # Kept chunks may carry new labels (metadata) under the same fingerprint.
     if current is not None and current.fingerprint == want and not any(p.kept for p in plans):
+        saved = folder / "fingerprint"
+        if current is loaded and (not saved.is_file() or saved.read_text() != want):
+            current.save(folder)  # the copy on disk fell behind (or was lost)
         return current
-    before = fingerprint(record_key(i, s.sha256, s.path) for s in states.values() for i in s.chunk_ids)
     prior = current.records if current is not None and current.fingerprint == before else None
     if prior is None and not states:
         prior = []
@@ -331,12 +337,14 @@ def ingest(
     skipped: Sequence[Skipped] = (),
     lock_wait_seconds: float = 600.0,
     keep: Sequence[Path] = (),
+    lexical: LexicalIndex | None = None,
 ) -> tuple[IngestReport, LexicalIndex]:
     """Ingest `files` (all are read and parsed before the stores are touched).
 
     Ingests of one collection take turns: each holds its lock (`index.store.exclusive`), waiting
     up to `lock_wait_seconds` for another to finish. `skipped`: what finding the files left out,
     for the report. `prune` never removes documents whose files lie under a folder of `keep`.
+    `lexical` is the caller's loaded lexical index, if any: used instead of reading the saved one.
     """
     with exclusive(lexical_dir, lock_wait_seconds):
         try:
@@ -350,6 +358,7 @@ def ingest(
                 progress=progress or _Quiet(),
                 flush_seconds=flush_seconds,
                 skipped=skipped,
+                lexical=lexical,
             )
         except Exception as e:
             if not _disk_full(e):
@@ -405,6 +414,7 @@ def _ingest(
     progress: Progress,
     flush_seconds: float,
     skipped: Sequence[Skipped],
+    lexical: LexicalIndex | None,
 ) -> tuple[IngestReport, LexicalIndex]:
     t0 = time.perf_counter()
     states = store.doc_states()
@@ -442,7 +452,7 @@ def _ingest(
         expected[p.doc_id] = {record_key(r.chunk_id, r.sha256, r.path) for r in p.new + p.kept}
     for doc in gone:
         del expected[doc]
-    lexical = _lexical_after(store, lexical_dir, states, scan.plans, gone, expected)
+    lexical = _lexical_after(store, lexical_dir, states, scan.plans, gone, expected, lexical)
     report = IngestReport(
         documents=len({r.doc_id for r in lexical.records}),
         chunks=len(lexical.records),

@@ -124,6 +124,7 @@ class Engine:
             progress=progress,
             skipped=found.skipped,
             keep=[] if named else [uploads],
+            lexical=self.lexical,
         )
         self._apply_corrections()
         return report
