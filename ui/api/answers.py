@@ -12,17 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from rag.types import AnswerEvent, Backend, Event, PassagesEvent, TokenEvent
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
-from ui.api.errors import core_error, error_body
+from ui.api.common import STREAMS, EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
+from ui.api.errors import ERRORS, NOT_BLANK, core_error, error_body
 from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
 from ui.api.token_gate import TokenGate
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(tags=["answers"], responses=ERRORS)
 
 
 class AnswerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question (asked in the context of `history`, if any).")
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: str = Field(
+        pattern=NOT_BLANK, description="The question (asked in the context of `history`, if any)."
+    )
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default RAG_TOP_K).")
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
@@ -46,7 +48,7 @@ def event_json(event: Event) -> tuple[str, dict[str, Any]]:
     return "answer", event.answer.to_dict()
 
 
-@router.post("/v1/answer")
+@router.post("/v1/answer", responses=STREAMS)
 async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     """Answer with verified citations (`Answer` JSON), or a stream of server-sent events:
     `passages` (retrieved passages and per-source evidence), `token`… (the model's text a
