@@ -2,12 +2,14 @@
 /v1/answer (extractive backend).
 
     .venv/bin/python benchmarks/load.py [--clients 50] [--requests 200] [--duration 120] [--out FILE]
+    .venv/bin/python benchmarks/load.py --clients 1,8,32 --duration 30    # throughput by concurrency
 
 Starts its own server (the seeds ingested into a temporary data dir, the rate limit off: every
-client is 127.0.0.1), then for each endpoint runs `--clients` concurrent clients that each send up
-to `--requests` requests, all stopping at `--duration` seconds. Reports per endpoint the requests
-done, errors (any status but 200, or a failed connection), p50/p95 latency, throughput, and the
-server's resident memory before and after; writes the table as Markdown to `--out`.
+client is 127.0.0.1), then for each number of clients in `--clients` and each endpoint runs that
+many concurrent clients that each send up to `--requests` requests, all stopping at `--duration`
+seconds. Reports per run the requests done, errors (any status but 200, or a failed connection),
+p50/p95 latency, throughput, and the server's resident memory before and after; writes the table
+as Markdown to `--out`.
 """
 
 from __future__ import annotations
@@ -130,7 +132,9 @@ def free_port() -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument(
+        "--clients", default="50", help="concurrent clients; a comma-separated list for several runs"
+    )
     ap.add_argument("--requests", type=int, default=200, help="requests per client and endpoint")
     ap.add_argument("--duration", type=float, default=120.0, help="seconds per endpoint at most")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "load.md")
@@ -143,7 +147,8 @@ def main() -> None:
             httpx.post(f"{base}/v1/answer", json={"question": QUESTIONS[0]}, timeout=120)  # warm-up
             load_before = os.getloadavg()
             runs = [
-                asyncio.run(load(base, ep, args.clients, args.requests, args.duration, proc.pid))
+                asyncio.run(load(base, ep, int(n), args.requests, args.duration, proc.pid))
+                for n in args.clients.split(",")
                 for ep in ("/v1/search", "/v1/answer")
             ]
             load_after = os.getloadavg()
