@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint format clean bench bench-scale eval baseline
+.PHONY: install run test lint format clean bench bench-scale load schemathesis eval baseline
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,16 @@ bench: install
 # (docs/benchmarks/scale.md; about half an hour).
 bench-scale: install
 	$(BIN)/python benchmarks/scale.py $(ARGS)
+
+# A bounded load test of `rag serve` on loopback: 50 concurrent clients x 200 requests on /v1/search,
+# then on /v1/answer (extractive), each stopping at 120 s (docs/benchmarks/load.md; about 5 minutes).
+load: install
+	$(BIN)/python benchmarks/load.py $(ARGS)
+
+# schemathesis over /openapi.json against a live `rag serve` (bounded examples): no 5xx, every
+# response as the schema says (a few minutes; also in `make test`'s slow tier).
+schemathesis: install
+	$(BIN)/python -m pytest tests/test_schema.py -m slow -q
 
 # The evaluation (docs/eval/README.md): the embedded default (local LLM; tens of minutes on 2 cores)
 # and the extractive backend, each with retrieval in every mode. Articles go to the collection

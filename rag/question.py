@@ -22,6 +22,10 @@ def _visible(c: str) -> bool:
     return unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn") or c in _JOINERS
 
 
+# The one wording for an empty question, on every edge (the API's schema check included).
+EMPTY = "the question is empty. Please type a question about the articles"
+
+
 def clean_question(text: str | None, max_chars: int) -> str:
     """The question without escape sequences, control and format characters (NUL included), in NFC,
     white space collapsed to single spaces.
@@ -33,7 +37,7 @@ def clean_question(text: str | None, max_chars: int) -> str:
     text = "".join(c if _visible(c) else " " if c.isspace() else "" for c in text)
     q = " ".join(unicodedata.normalize("NFC", text).split())
     if not q:
-        raise BadRequest("the question is empty. Please type a question about the articles")
+        raise BadRequest(EMPTY)
     if len(q) > max_chars:
         raise BadRequest(f"the question is too long ({len(q)} characters; the limit is {max_chars})")
     if not any(c.isalnum() for c in q):

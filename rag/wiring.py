@@ -74,6 +74,9 @@ class Engine:
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
     _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # One batch embedding at a time: onnxruntime already uses every core for one, and concurrent
+    # runs each grow its memory arena (50 concurrent answers took the server from 0.5 to 2.9 GB).
+    _embed_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def refresh(self) -> bool:
         """Take up what another process wrote to the index since this engine last looked.
@@ -260,11 +263,17 @@ class Engine:
             return []
         q = np.asarray(self.embedder.get_query_embedding(question))
         cache = self._sentence_vectors
-        todo = list(dict.fromkeys(s for s in sentences if s not in cache))
-        if todo:
-            if len(cache) + len(todo) > SENTENCE_CACHE:
-                cache.clear()
-            cache.update(zip(todo, np.asarray(self.embedder.get_text_embedding_batch(todo)), strict=True))
+        if any(s not in cache for s in sentences):
+            with self._embed_lock:  # requests waiting here find what the one before them embedded
+                cache = self._sentence_vectors
+                todo = list(dict.fromkeys(s for s in sentences if s not in cache))
+                if len(cache) + len(todo) > SENTENCE_CACHE:
+                    # A new dict, not clear(): other requests may be reading the old one.
+                    cache = self._sentence_vectors = {}
+                    todo = list(dict.fromkeys(sentences))
+                if todo:
+                    vectors = np.asarray(self.embedder.get_text_embedding_batch(todo))
+                    cache.update(zip(todo, vectors, strict=True))
         return [float(x) for x in np.stack([cache[s] for s in sentences]) @ q]
 
     def term_weights(self) -> TermWeights:

@@ -68,3 +68,34 @@ def test_head_and_options_under_v1_answer_in_the_error_shape(make_engine: Callab
     head = client.head("/v1/answer")
     assert head.status_code == 405 and head.headers["allow"] == "POST"
     assert client.head("/v1/nothing").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   \n\t",
+        "x" * 100_000,
+        "who\x00 won\x1b[31m the\x07 vote?",
+        "谁赢得了选举？",
+        "?!...;--",
+        "\ud7ff?",
+    ],
+)
+def test_odd_questions_get_an_answer_or_a_clear_message(
+    make_engine: Callable[..., Engine], seeds_copy: Path, question: str
+) -> None:
+    engine = make_engine(llm_backend="extractive")
+    engine.ingest([seeds_copy])
+    client = TestClient(create_app(engine, engine.settings, ui=False), raise_server_exceptions=False)
+    calls = [
+        client.post("/v1/answer", json={"question": question}),
+        client.post("/v1/answer", json={"question": question, "stream": True}),
+    ]
+    if len(question) < 8000:  # a longer URL is refused by the client before it is sent
+        calls.append(client.get("/v1/search", params={"q": question}))
+    for r in calls:
+        assert r.status_code in (200, 413, 422), (r.status_code, r.text[:300])
+        assert "Traceback" not in r.text and "internal" not in r.text
+        if r.status_code != 200:
+            assert set(r.json()) == {"error"} and r.json()["error"]["message"]

@@ -208,3 +208,37 @@ def test_a_forged_forwarded_for_gets_no_fresh_rate_limit_bucket(tmp_path: Path) 
             for i in range(6)
         ]
     assert codes == [401, 401, 401, 429, 429, 429]
+
+
+def test_every_route_needs_the_key_and_the_key_is_never_logged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = environment(data, RAG_API_KEY=KEY, RAG_RATE_LIMIT_PER_MINUTE="0")
+    with serving(data, env) as base:
+        spec = httpx.get(f"{base}/openapi.json", timeout=30).json()
+        api = [(m.upper(), p.replace("{doc_id}", "001")) for p, ops in spec["paths"].items() for m in ops]
+        assert len(api) >= 7
+        for method, path in api:
+            if path == "/healthz":
+                continue
+            r = httpx.request(method, base + path, timeout=30)
+            assert r.status_code == 401, (method, path, r.status_code)
+        gradio = [
+            ("GET", "/config"),
+            ("GET", "/gradio_api/info"),
+            ("POST", "/gradio_api/queue/join"),
+            ("GET", "/gradio_api/queue/data?session_hash=x"),
+            ("POST", "/gradio_api/upload"),
+            ("GET", "/gradio_api/file=/etc/passwd"),
+            ("GET", f"/gradio_api/file={ROOT / 'seeds' / '000_3e154789b8fcb6c2.txt'}"),
+            ("POST", "/gradio_api/run/predict"),
+        ]
+        for method, path in gradio:
+            r = httpx.request(method, base + path, timeout=30)
+            assert r.status_code in (401, 403, 404), (method, path, r.status_code, r.text[:200])
+            assert "root:" not in r.text and "Popular Mobilization" not in r.text
+        ok = httpx.post(f"{base}/login", data={"username": "me", "password": KEY}, timeout=30)
+        assert ok.status_code == 200
+        auth = {"Authorization": f"Bearer {KEY}"}
+        assert httpx.get(f"{base}/v1/documents", headers=auth, timeout=30).status_code == 200
+        logs = list(data.parent.glob("serve-*.log"))
+    assert logs and all(KEY not in log.read_text() for log in logs)

@@ -11,17 +11,20 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from rag.types import Backend, Event, PassagesEvent, TokenEvent
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
-from ui.api.errors import core_error, error_body
+from rag.types import AnswerEvent, Backend, Event, PassagesEvent, TokenEvent
+from ui.api.common import STREAMS, EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
+from ui.api.errors import ERRORS, NOT_BLANK, core_error, error_body
 from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
+from ui.api.token_gate import TokenGate
 
-router = APIRouter(tags=["answers"])
+router = APIRouter(tags=["answers"], responses=ERRORS)
 
 
 class AnswerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question (asked in the context of `history`, if any).")
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: str = Field(
+        pattern=NOT_BLANK, description="The question (asked in the context of `history`, if any)."
+    )
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default RAG_TOP_K).")
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
@@ -45,11 +48,12 @@ def event_json(event: Event) -> tuple[str, dict[str, Any]]:
     return "answer", event.answer.to_dict()
 
 
-@router.post("/v1/answer")
+@router.post("/v1/answer", responses=STREAMS)
 async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     """Answer with verified citations (`Answer` JSON), or a stream of server-sent events:
-    `passages` (retrieved passages and per-source evidence), `token`…, then `answer`
-    (the final, verified `Answer`; its text replaces the tokens)."""
+    `passages` (retrieved passages and per-source evidence), `token`… (the model's text a
+    sentence at a time, without links to hosts no passage names), then `answer` (the final,
+    verified `Answer`; its text replaces the tokens)."""
     question = question_of(req.question, settings)
     filters = req.filters.to_filters() if req.filters else None
     turns = prior_turns(req.history, settings)
@@ -61,10 +65,19 @@ async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settin
         return client_gone() if final is None else JSONResponse(final.to_dict())
     first = await run_in_threadpool(next, events)  # retrieval errors still get a status code
 
+    # Raw tokens pass a sentence at a time, without links to outside hosts or the prompt's words.
+    gate = TokenGate(p.text for p in first.passages) if isinstance(first, PassagesEvent) else TokenGate(())
+
     def chunks() -> Iterator[str]:
         try:
             yield sse(event_json(first)[1], "passages")
             for ev in events:
+                if isinstance(ev, TokenEvent | AnswerEvent):
+                    text = gate.feed(ev.text) if isinstance(ev, TokenEvent) else gate.flush()
+                    if text:
+                        yield sse({"text": text}, "token")
+                    if isinstance(ev, TokenEvent):
+                        continue
                 name, data = event_json(ev)
                 yield sse(data, name)
         except Exception as e:

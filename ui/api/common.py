@@ -3,7 +3,7 @@ models used by more than one router (the answer stream is in `ui.api.streaming`)
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ from rag.question import clean_question
 from rag.settings import Settings
 from rag.types import Backend, Filters
 from rag.wiring import Engine
-from ui.api.errors import ApiError
+from ui.api.errors import DATE, NOT_BLANK, ApiError
 
 
 async def _engine(request: Request) -> Engine:
@@ -29,6 +29,17 @@ async def _settings(request: Request) -> Settings:
 # The app's built engine and its settings (set by `create_app`), for handlers to declare.
 EngineDep = Annotated[Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+# The answer routes: JSON, or with `stream` server-sent events (each an `event` name and JSON `data`).
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["data"],
+}
+STREAMS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/event-stream": {"schema": _SSE_EVENT}}}
+}
 
 
 def question_of(text: str, settings: Settings) -> str:
@@ -51,11 +62,11 @@ def allowed_backend(requested: Backend | None, settings: Settings) -> Backend | 
 class FiltersIn(BaseModel):
     """Which articles may be used: outlet and author (case-insensitive substrings), inclusive date range."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     outlet: str | None = Field(None, max_length=200)
     author: str | None = Field(None, max_length=200)
-    since: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
-    until: str | None = Field(None, max_length=20, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
+    since: str | None = Field(None, pattern=DATE, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
+    until: str | None = Field(None, pattern=DATE, description="YYYY-MM-DD, YYYY-MM or YYYY (inclusive)")
 
     def to_filters(self) -> Filters:
         """The core's `Filters` (a BadRequest, hence 422, for a bad date or range)."""
@@ -73,7 +84,7 @@ class Turn(BaseModel):
     """An earlier turn of the conversation. An earlier answer's JSON works as-is (extra fields are
     ignored). Without `passages` the server repeats that turn's retrieval to recover the numbers."""
 
-    question: str = Field(min_length=1)
+    question: str = Field(pattern=NOT_BLANK)
     standalone_question: str | None = None
     answer: str = ""
     passages: list[PassageRef] | None = None

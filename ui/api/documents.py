@@ -14,13 +14,13 @@ from rag.settings import Settings
 from rag.types import DocumentInfo, Filters, Mode
 from rag.wiring import DOC_ID
 from ui.api.common import EngineDep, SettingsDep, question_of
-from ui.api.errors import ApiError
+from ui.api.errors import DATE, ERRORS, NOT_BLANK, ApiError
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], responses=ERRORS)
 
 
 class DocumentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     text: str = Field(min_length=1, description="The article, as the file would hold it.")
     id: str | None = Field(None, pattern=DOC_ID, description="Document id (default: from filename or text).")
     filename: str | None = Field(
@@ -63,13 +63,13 @@ def doc_json(d: DocumentInfo) -> dict[str, Any]:
 def search(
     engine: EngineDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(description="What to look for.")],
+    q: Annotated[str, Query(pattern=NOT_BLANK, description="What to look for.")],
     k: Annotated[int | None, Query(ge=1, le=100, description="Passages (default RAG_TOP_K).")] = None,
     mode: Annotated[Mode, Query(description="hybrid, dense or bm25")] = "hybrid",
     outlet: Annotated[str | None, Query(max_length=200)] = None,
     author: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
-    until: Annotated[str | None, Query(description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
+    since: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
+    until: Annotated[str | None, Query(pattern=DATE, description="YYYY-MM-DD, YYYY-MM or YYYY")] = None,
 ) -> dict[str, Any]:
     """Hybrid (dense + BM25) search: passages with offsets into the original files."""
     f = Filters.parse(outlet, since, until, author=author)
@@ -90,7 +90,9 @@ def document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
     return {**doc_json(d.info), "text": d.text}
 
 
-@router.post("/v1/documents", status_code=201)
+@router.post(
+    "/v1/documents", status_code=201, responses={200: {"description": "An upload that replaced a document."}}
+)
 def upload(req: DocumentIn, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     """Ingest one article (needs RAG_API_KEY). It is saved under RAG_DATA_DIR/uploads/; posting
     the same id again replaces it."""

@@ -15,9 +15,11 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from rag.errors import BackendUnavailable, BadRequest, ConfigError, Conflict, NotFound, RagError
+from rag.question import EMPTY
 
 log = logging.getLogger("newsrag.server")
 
@@ -38,6 +40,27 @@ TYPES = {
 
 # A backend that is down is usually back within seconds (a restart, a deploy).
 RETRY = {"Retry-After": "5"}
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    code: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers with."""
+
+    error: ErrorDetail
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorBody, "description": TYPES[s]} for s in statuses}
+
+
+# What any /v1/ route may answer besides its own result: the guard's 401, 413 and 429, a bad
+# request or body (400, 422), a backend down or misconfigured (503).
+ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 
 class ApiError(Exception):
@@ -102,11 +125,27 @@ def core_error(e: Exception) -> ApiError:
     return ApiError(500, "internal error; the server log has the details")
 
 
+# Schema patterns: a question with something in it; a date as `Filters.parse` reads it. Each
+# with what a value that fails it is, in words.
+NOT_BLANK = r"\S"
+DATE = r"^(000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+PATTERN_WORDS = {DATE: "must be a date: YYYY, YYYY-MM or YYYY-MM-DD"}
+
+
 def validation_message(e: RequestValidationError) -> str:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid")))
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "string_pattern_mismatch":
+            pattern = str((err.get("ctx") or {}).get("pattern", ""))
+            if pattern == NOT_BLANK:  # a question: the core's words
+                parts.append(EMPTY if loc in ("question", "q") else f"{loc}: {EMPTY}")
+                continue
+            if pattern in PATTERN_WORDS:
+                parts.append(f"{loc} {PATTERN_WORDS[pattern]}")
+                continue
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid request"
 
 

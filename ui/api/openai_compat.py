@@ -19,16 +19,16 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Backend
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
-from ui.api.errors import ApiError, core_error, error_body
+from ui.api.common import STREAMS, EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
+from ui.api.errors import ERRORS, ApiError, core_error, error_body
 from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], responses=ERRORS)
 T = TypeVar("T")
 
 
 class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     role: str
     content: str | list[dict[str, Any]] | None = None
 
@@ -47,7 +47,7 @@ class ChatRequest(BaseModel):
     """OpenAI chat completions. Sampling parameters are accepted and ignored: the answer comes
     from the configured pipeline. `k` and `filters` are extensions (`extra_body` in the client)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str
     messages: list[ChatMessageIn] = Field(min_length=1)
     stream: bool = False
@@ -113,7 +113,7 @@ def models(settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/chat/completions")
+@router.post("/v1/chat/completions", responses=STREAMS)
 async def chat_completions(
     req: ChatRequest, request: Request, engine: EngineDep, settings: SettingsDep
 ) -> Any:
