@@ -182,6 +182,8 @@ class ChatActions:
 
     engine: Engine
     settings: Settings
+    # The example questions of one index version (by lexical fingerprint): page loads reuse them.
+    _examples: tuple[str, list[str]] = ("", [])
 
     def open_article(self, args: dict[str, Any]) -> str:
         """Server function behind a citation click: the article with the span highlighted."""
@@ -208,16 +210,22 @@ class ChatActions:
         return render.document_rows(self.engine.documents())
 
     def examples(self) -> Any:
+        """The example questions, as an update of the chat's examples."""
+        return gr.Dataset(samples=[[q] for q in self.example_questions()])
+
+    def example_questions(self) -> list[str]:
         """Example questions from what is indexed now (titles: uploads and the newest first)."""
         docs = self.engine.documents()
         uploads = (self.settings.data_dir / "uploads").resolve()
         newest = sorted(docs, key=lambda d: d.date or "", reverse=True)
         newest.sort(key=lambda d: Path(d.path).parent.resolve() != uploads)  # stable: uploads first
-        texts: dict[str, list[str]] = {}
-        for r in self.engine.lexical.records:
-            texts.setdefault(r.doc_id, []).append(r.text)
-        questions = example_questions(texts, [d.title for d in newest])
-        return gr.Dataset(samples=[[q] for q in questions])
+        lexical = self.engine.lexical
+        if self._examples[0] != lexical.fingerprint:
+            texts: dict[str, list[str]] = {}
+            for r in lexical.records:
+                texts.setdefault(r.doc_id, []).append(r.text)
+            self._examples = (lexical.fingerprint, example_questions(texts, [d.title for d in newest]))
+        return self._examples[1]
 
     def add_files(self, paths: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
         """Upload: each file cleaned, embedded and indexed in turn, then a summary per file."""
