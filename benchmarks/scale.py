@@ -9,7 +9,9 @@ and BM25 — not the embedding model (about 6 chunks/s on 2 cores: 100k chunks w
 
 Each size runs in its own process (so RSS is that size's), one after the other:
 
-    python benchmarks/scale.py [--sizes 1000,10000,100000] [--server/--no-server]
+    python benchmarks/scale.py [--sizes 1000,10000,100000] [--server/--no-server] [--keep]
+
+Results are kept in data/bench-cache/scale.json after each size; `--keep` reuses them.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ def _row(r: dict[str, Any]) -> str:
     )
 
 
-def report(results: list[dict[str, Any]]) -> str:
+def report(results: list[dict[str, Any]], note: str = "") -> str:
     lines = [
         "# Scale benchmark: a synthetic corpus at 1k, 10k and 100k chunks",
         "",
@@ -300,6 +302,8 @@ def report(results: list[dict[str, Any]]) -> str:
         "- Needle questions: "
         + ("every gold document in the top 5 at every size." if not misses else f"missed: {misses}.")
     )
+    if note:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
@@ -309,13 +313,19 @@ def main() -> None:
     parser.add_argument("--server", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--child", nargs=2, metavar=("CHUNKS", "CHROMA"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "scale.md")
+    parser.add_argument("--keep", action="store_true", help="reuse sizes already in the results file")
+    parser.add_argument("--note", default="", help="a paragraph to add under the table")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(int(args.child[0]), args.child[1] == "server")))
         return
-    results = []
+    saved = CACHE / "scale.json"
+    results = json.loads(saved.read_text()) if args.keep and saved.is_file() else []
+    done = {(r["target_chunks"], r["chroma"]) for r in results}
     for size in (int(s) for s in args.sizes.split(",")):
         for chroma in ("embedded", "server") if args.server else ("embedded",):
+            if (size, chroma) in done:
+                continue
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", str(size), chroma],
                 capture_output=True,
@@ -328,10 +338,11 @@ def main() -> None:
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             print(_row(result), flush=True)
             results.append(result)
-            (ROOT / "data" / "bench-cache").mkdir(parents=True, exist_ok=True)
-            (ROOT / "data" / "bench-cache" / "scale.json").write_text(json.dumps(results, indent=1))
+            CACHE.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(results, indent=1))
+    results.sort(key=lambda r: (r["target_chunks"], r["chroma"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(results), encoding="utf-8")
+    args.out.write_text(report(results, args.note), encoding="utf-8")
     print(f"wrote {args.out}")
 
 

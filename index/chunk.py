@@ -43,7 +43,7 @@ class Chunk:
 
     chunk_id: str
     doc_id: str
-    start: int  # raw file offsets: article.raw[start:end] is the passage
+    start: int  # raw file offsets: article.raw[start:end] holds the passage (and any line dropped inside)
     end: int
     text: str  # cleaned text of the passage
     sentences: tuple[Sentence, ...]  # offsets relative to the article's cleaned text

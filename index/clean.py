@@ -58,6 +58,11 @@ _LINE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _MAX_FURNITURE_CHARS = 400
 _BREADCRUMB_SEPARATORS = (" / ", " \u00bb ", " \u203a ", " | ", " - ", " > ")
 _SIGNATURE = re.compile(r"(?<=[.!?\"\u201d])[ ]+((?:[A-Z][\w&.-]*)(?:[ ][A-Z][\w&.-]*){0,2})\Z")
+# Terminal escape sequences (colour codes: CSI, and OSC titles) and other control characters, which
+# no article shows; left in, ESC reached titles and answers.
+_CONTROLS = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.?|[\x00-\x08\x0e-\x1f\x7f-\x9f]", re.S
+)
 _SENTENCE_END = re.compile(r"[.!?\"\u201d\u2019]$")
 
 
@@ -125,7 +130,8 @@ def _safe_chr(code: int) -> str:
 
 
 def _strip_html(text: MappedText) -> MappedText:
-    text = text.sub(r"<(script|style|noscript|template)\b.*?</\1\s*>", "", re.S | _I)
+    # An unclosed script or style runs to the end of the page, as a browser reads it.
+    text = text.sub(r"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)", "", re.S | _I)
     text = text.sub(r"<!--.*?-->", "", re.S)
     block = r"</?(p|div|br|h[1-6]|li|ul|ol|tr|table|section|article|header|footer|blockquote|title)\b[^>]*>"
     text = text.sub(block, "\n\n", _I)
@@ -144,8 +150,9 @@ def clean(raw: str, *, kind: str = "text") -> Cleaned:
 
     `kind` is "text", "markdown" or "html". Steps, in order: markup (HTML tags, or Markdown
     headings, links, emphasis and rules), entities (including the scraper-mangled
-    `& # 39;`), odd white space, furniture lines, stray closing brackets, numbers split across a
-    paragraph break (`201\\n\\n4` → `2014`), blank-line runs.
+    `& # 39;`), terminal escape sequences and control characters, odd white space, furniture
+    lines, stray closing brackets, numbers split across a paragraph break (`201\\n\\n4` → `2014`),
+    blank-line runs.
     """
     text = MappedText.identity(raw)
     if kind == "html":
@@ -153,8 +160,9 @@ def clean(raw: str, *, kind: str = "text") -> Cleaned:
     elif kind == "markdown":
         text = _strip_markdown(text)
     text = _decode_entities(text)
+    text = text.sub(_CONTROLS, "")
     text = text.sub(r"\r\n?", "\n")
-    text = text.sub(r"[\u00a0\u2007\u202f\t]", " ")
+    text = text.sub(r"[\u00a0\u2007\u202f\t\x0b\x0c]", " ")
     text = text.sub(r"[\u200b\u200c\u200d\ufeff]", "")
 
     lines = list(re.finditer(r"[^\n]+", text.text))

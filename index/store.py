@@ -6,14 +6,20 @@ a crash between the two writes can never leave them out of sync for long.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import itertools
 import json
+import logging
+import marshal
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +29,10 @@ from index.chunk import Chunk
 from index.errors import IndexingError
 from index.load import Article
 
+log = logging.getLogger(__name__)
+
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
-_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "author")
+_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp", "doc_chunks", "author")
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,11 @@ class ChunkRecord:
     # "size:mtime_ns:chunking" of the file when it was indexed: re-ingest skips a file whose stamp
     # and sha256 still match without reading it again ("" in indexes built before stamps).
     stamp: str = ""
+    doc_chunks: int = 0  # how many chunks the document has: a partly written one is seen as changed
     author: str | None = None
 
     @classmethod
-    def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "") -> ChunkRecord:
+    def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "", doc_chunks: int = 0) -> ChunkRecord:
         base = chunk.sentences[0].start
         sentences = tuple((s.start - base, s.end - base, s.raw_start, s.raw_end) for s in chunk.sentences)
         return cls(
@@ -64,6 +73,7 @@ class ChunkRecord:
             text=chunk.text,
             sentences=sentences,
             stamp=stamp,
+            doc_chunks=doc_chunks,
             author=article.author,
         )
 
@@ -87,6 +97,7 @@ class ChunkRecord:
             text=text,
             sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
             stamp=str(meta.get("stamp", "")),
+            doc_chunks=int(meta.get("doc_chunks") or 0),
             author=str(meta.get("author") or "") or None,
         )
 
@@ -123,6 +134,7 @@ class VectorStore:
                 "use another RAG_COLLECTION or RAG_DATA_DIR, or delete the old data"
             )
         self.max_batch_size = int(client.get_max_batch_size())
+        self.dimensions = dimensions
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -139,18 +151,25 @@ class VectorStore:
     def doc_states(self) -> dict[str, DocState]:
         """For each stored document: the file hash, path and stamp it was built from, its chunk ids."""
         ids: dict[str, set[str]] = {}
-        seen: dict[str, set[tuple[str, str, str]]] = {}
+        seen: dict[str, set[tuple[str, str, str, int]]] = {}
         for got in self._pages(["metadatas"], page=max(1000, self.max_batch_size)):
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 doc = str(meta["doc_id"])
                 ids.setdefault(doc, set()).add(cid)
                 seen.setdefault(doc, set()).add(
-                    (str(meta.get("sha256", "")), str(meta.get("path", "")), str(meta.get("stamp", "")))
+                    (
+                        str(meta.get("sha256", "")),
+                        str(meta.get("path", "")),
+                        str(meta.get("stamp", "")),
+                        int(meta.get("doc_chunks") or 0),
+                    )
                 )
         # A document half-replaced by an interrupted ingest has two hashes: treat it as changed.
         out = {}
         for d, chunk_ids in ids.items():
-            sha, path, stamp = next(iter(seen[d])) if len(seen[d]) == 1 else ("", "", "")
+            sha, path, stamp, count = next(iter(seen[d])) if len(seen[d]) == 1 else ("", "", "", 0)
+            if count and count != len(chunk_ids):  # an interrupted write: some chunks are missing
+                sha, path, stamp = "", "", ""
             out[d] = DocState(sha, frozenset(chunk_ids), path, stamp)
         return out
 
@@ -207,12 +226,14 @@ class VectorStore:
             where=where,
             include=["metadatas", "documents", "distances"],
         )
-        # With cosine space, similarity = 1 - distance.
+        # With cosine space, similarity = 1 - distance. An id without metadata was deleted by
+        # another process after this one loaded its vector index: it is gone, so it is dropped.
         return [
             (ChunkRecord.from_metadata(cid, text or "", dict(meta)), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
+            if meta and "doc_id" in meta
         ]
 
 
@@ -292,12 +313,21 @@ class LexicalIndex:
         """Write atomically: a reader sees the old index or the new one, never half of one."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
-        with (tmp / "records.jsonl").open("w", encoding="utf-8") as f:
-            for r in self.records:
-                f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
-        (tmp / "fingerprint").write_text(self.fingerprint)
-        if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
-            self._bm25.save(str(tmp / "bm25"))
+        try:
+            with (tmp / "records.jsonl").open("w", encoding="utf-8") as f:
+                for r in self.records:
+                    f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+            # The same records as plain tuples: marshal loads them several times faster than JSON, which
+            # was most of opening an index of 100k chunks (records.jsonl stays the portable copy).
+            names = tuple(f.name for f in fields(ChunkRecord))
+            rows = [tuple(getattr(r, n) for n in names) for r in self.records]
+            (tmp / "records.marshal").write_bytes(marshal.dumps((names, rows)))
+            (tmp / "fingerprint").write_text(self.fingerprint)
+            if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
+                self._bm25.save(str(tmp / "bm25"))
+        except BaseException:  # a full disk, say: the saved index stays as it was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -311,12 +341,14 @@ class LexicalIndex:
         path = folder / "records.jsonl"
         if not path.is_file():
             return None
-        records = []
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                d["sentences"] = tuple(tuple(s) for s in d["sentences"])
-                records.append(ChunkRecord(**d))
+        records = _load_marshalled(folder / "records.marshal")
+        if records is None:
+            records = []
+            with path.open(encoding="utf-8") as f:
+                for line in f:
+                    d = json.loads(line)
+                    d["sentences"] = tuple(tuple(s) for s in d["sentences"])
+                    records.append(ChunkRecord(**d))
         bm25 = None
         if (folder / "bm25").is_dir() and records:
             import bm25s
@@ -330,8 +362,61 @@ class LexicalIndex:
         return cls(records, bm25)
 
 
+def _load_marshalled(path: Path) -> list[ChunkRecord] | None:
+    """Records saved by `LexicalIndex.save`, or None if missing, damaged or from another layout."""
+    try:
+        names, rows = marshal.loads(path.read_bytes())
+        if tuple(names) != tuple(f.name for f in fields(ChunkRecord)):
+            return None
+        return [ChunkRecord(*row) for row in rows]
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def saved_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the lexical index saved under `folder` (None if there is none yet)."""
+    try:
+        return (folder / "fingerprint").read_text().strip() or None
+    except OSError:
+        return None
+
+
+@contextmanager
+def exclusive(lexical_dir: Path, wait_seconds: float) -> Iterator[bool]:
+    """Hold the write lock of a collection (an flock on `<lexical_dir>.lock`, which the kernel
+    releases if the process dies): ingests hold it throughout, so they take turns.
+
+    Waits up to `wait_seconds` (then `IndexingError`); with 0, yields False at once if it is held.
+    """
+    path = lexical_dir.with_name(lexical_dir.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        for attempt in itertools.count():
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if wait_seconds <= 0:
+                    yield False
+                    return
+                if time.monotonic() > deadline:
+                    raise IndexingError(
+                        f"another ingest has held {path} for over {wait_seconds:.0f} s; "
+                        "try again when it has finished"
+                    ) from None
+                if attempt == 0:
+                    log.warning("another ingest is running on %s; waiting for it to finish", path.parent)
+                time.sleep(0.1)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | None = None) -> LexicalIndex:
-    """The saved lexical index if it matches the vector store, else one rebuilt from it and saved.
+    """The saved lexical index if it matches the vector store, else one rebuilt from it (and saved,
+    unless an ingest is running: its own save must not be overwritten by an older snapshot).
 
     With `expected` (the `record_key`s the store holds, known after an ingest) the match is exact;
     without, a cheap count check guards against another process having changed the store.
@@ -342,7 +427,10 @@ def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | Non
             return current
         if expected is None and len(current.records) == store.count():
             return current
-    return rebuild_lexical(store, folder)
+    with exclusive(folder, 0) as mine:
+        if not mine:
+            return LexicalIndex(store.records())
+        return rebuild_lexical(store, folder)
 
 
 def rebuild_lexical(store: VectorStore, folder: Path) -> LexicalIndex:

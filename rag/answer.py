@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.aliases import Aliases
@@ -28,8 +28,9 @@ from rag.evidence import (
     score_quotes,
     select_evidence,
 )
+from rag.grammar import cited_answer
 from rag.matching import STOPWORDS, names, numbers, stance_on, stem, words
-from rag.prompts import answer_messages, estimate_tokens, passage_block
+from rag.prompts import answer_messages, estimate_tokens
 from rag.retrieve import HybridRetriever
 from rag.types import (
     Answer,
@@ -51,6 +52,7 @@ from rag.types import (
 
 if TYPE_CHECKING:  # llama_index.core takes about a second to import
     from llama_index.core.llms import LLM
+    from llama_index.core.llms.types import ChatResponse
 
 # Abstain when no sentence of the retrieved passages scores this high (0.5 x cosine + 0.5 x
 # weighted lexical match). Chosen on questions written for calibration, not the evaluation set:
@@ -58,6 +60,8 @@ if TYPE_CHECKING:  # llama_index.core takes about a second to import
 MIN_RELEVANCE = 0.30
 # Evidence and conflict sides come from sentences within this share of the best sentence's score.
 RELATIVE_CUTOFF = 0.75
+# Sentences the model reads at most: prompt evaluation runs at ~55 tokens/s on 2 cores.
+PROMPT_SENTENCES = 6
 
 _ANAPHORA = frozenset(
     "they them their theirs it its he him his she her this that these those there such".split()
@@ -195,37 +199,27 @@ def compose_extractive(evidence: Sequence[Evidence], conflicts: Sequence[Conflic
     question one quote per side (from different articles where possible), else each source's best."""
     if not conflicts:
         return " ".join(_quoted(_source(e), e.quotes[0]) for e in evidence[:limit])
+    return " ".join([DISAGREE, *side_quotes(conflicts[0], evidence)])
+
+
+DISAGREE = "The sources disagree."
+
+
+def side_quotes(
+    conflict: Conflict, evidence: Sequence[Evidence], signs: Collection[int] = (1, -1)
+) -> list[str]:
+    """One quoted sentence for each side of `conflict` whose sign is in `signs`."""
     meta = {e.doc_id: e for e in evidence}
     used: set[str] = set()
-    lines = ["The sources disagree."]
+    lines = []
     # The side with fewer articles chooses first, so each side gets an article of its own.
-    for side in sorted(conflicts[0].sides, key=lambda s: len(s.doc_ids)):
+    for side in sorted(conflict.sides, key=lambda s: len(s.doc_ids)):
         q = next((q for q in side.quotes if q.doc_id not in used), side.quotes[0])
         used.add(q.doc_id)
         e = meta.get(q.doc_id)
-        lines.append(_quoted(_source(e) if e else "An article", q))
-    return " ".join(lines)
-
-
-def conflict_summary(conflicts: Sequence[Conflict], evidence: Sequence[Evidence]) -> str:
-    """One quoted sentence per side, so a contested answer never shows only one side."""
-    return compose_extractive(evidence, conflicts[:1]) if conflicts else ""
-
-
-def _fit_budget(passages: Sequence[Passage], evidence: Sequence[Evidence], budget: int) -> list[Passage]:
-    """Passages for the prompt: first one per evidence article (so every side is there), then by
-    rank, while the estimated tokens stay within `budget` (at least one passage)."""
-    by_n = {p.n: p for p in passages}
-    order = [by_n[e.quotes[0].n] for e in evidence if e.quotes[0].n in by_n] + list(passages)
-    chosen: list[Passage] = []
-    used = 0
-    for p in dict.fromkeys(order):
-        cost = estimate_tokens(passage_block([p]))
-        if chosen and used + cost > budget:
-            continue
-        chosen.append(p)
-        used += cost
-    return sorted(chosen, key=lambda p: p.n)
+        if side.sign in signs:
+            lines.append(_quoted(_source(e) if e else "An article", q))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -252,6 +246,8 @@ class _Draft:
     supports: dict[int, _Cited]
     abstained: bool = False
     notes: tuple[str, ...] = ()
+    first_ms: float | None = None  # when the first sentence was sent
+    usage: Usage | None = None  # tokens the LLM read and wrote, when its backend counts them
 
 
 class _Clock:
@@ -283,22 +279,27 @@ class Answerer:
         filters: Filters | None = None,
         conversation: Conversation | None = None,
         mode: Mode = "hybrid",
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Event]:
-        """Events: passages and evidence, then tokens, then the verified `Answer`."""
+        """Events: passages and evidence, then tokens, then the verified `Answer`.
+
+        `cancelled` is asked after every token the model writes: once it says yes (the client has
+        gone) the model stops and the stream ends without an answer. Unsupported sentences send
+        nothing, so closing the stream alone would let the model run on until its next event."""
         clock = _Clock()
         g = self.ground(question, k, filters, conversation, mode)
         yield PassagesEvent(g.passages, g.evidence, g.conflicts)
         if g.abstain:
             text = f"The articles don't say: {g.abstain}. The closest passages are listed as related reading."
             yield TokenEvent(text)
-            yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, clock.ms(), clock)
+            yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, clock)
             return
         if self.llm is None:
             draft = self._extractive(g)
             yield TokenEvent(draft.text)
-            yield self._answer(g, draft, self.backend, clock.ms(), clock)
+            yield self._answer(g, draft, self.backend, clock)
             return
-        yield from self._generate_and_reconcile(g, self.llm, clock)
+        yield from self._generate_and_reconcile(g, self.llm, clock, cancelled or _never)
 
     def ground(
         self, question: str, k: int, filters: Filters | None, conversation: Conversation | None, mode: Mode
@@ -348,79 +349,91 @@ class Answerer:
     def _extractive(self, g: Grounding) -> _Draft:
         return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts), g.passages))
 
-    def _generate_and_reconcile(self, g: Grounding, llm: LLM, clock: _Clock) -> Iterator[Event]:
-        """Stream the model's answer, then keep only what the sources support (see `reconcile`)."""
-        prompt_passages = _fit_budget(g.passages, g.evidence, self.context_budget)
-        raw = ""
-        first_ms = None
-        usage = None
+    def _generate_and_reconcile(
+        self, g: Grounding, llm: LLM, clock: _Clock, cancelled: Callable[[], bool]
+    ) -> Iterator[Event]:
+        """Generate from the chosen sentences; each sentence is verified as it completes and only
+        supported ones are streamed. Then `reconcile` adds what the model left out."""
+        sources = prompt_sources(g, self.context_budget)
+        passages = [p for p, _ in sources]
+        out = _Stream(clock)
+        if g.conflicts:
+            yield out.emit(DISAGREE)
+        raw: list[str] = []
         try:
-            for chunk in llm.stream_chat(answer_messages(prompt_passages, g.standalone)):
-                usage = (
-                    Usage(**chunk.additional_kwargs["usage"]) if "usage" in chunk.additional_kwargs else usage
-                )
-                delta = chunk.delta or ""
-                if delta:
-                    if first_ms is None:
-                        first_ms = clock.ms()
-                    raw += delta
-                    yield TokenEvent(delta)
+            deltas = llm.stream_chat(
+                answer_messages(sources, g.standalone), constraint=cited_answer(p.n for p in passages)
+            )
+            for sentence in completed_sentences(_until(cancelled, out.texts(deltas))):
+                raw.append(sentence)
+                if is_connective(sentence):
+                    continue  # "The sources disagree." is the grounding's to say, not the model's
+                kept = self._check(sentence, passages, out.claims, out.supports)
+                if kept:
+                    yield out.emit(kept)
         except BackendUnavailable as e:
             note = f"The {self.backend} backend failed ({e}); this answer quotes the sources instead."
-            draft = replace(self._extractive(g), notes=(note,))
-            yield self._answer(g, draft, "extractive (fallback)", first_ms or clock.ms(), clock)
+            for text in self._fallback(g, out):
+                yield out.emit(text)
+            yield self._answer(g, out.draft(notes=(note,)), "extractive (fallback)", clock)
             return
-        yield self._answer(g, self.reconcile(g, raw, prompt_passages), self.backend, first_ms, clock, usage)
+        if cancelled():
+            close = getattr(deltas, "close", None)
+            if close is not None:
+                close()  # the model stops writing for no one
+            return
+        yield from self.reconcile(g, " ".join(raw), out)
 
-    def reconcile(self, g: Grounding, raw: str, prompt_passages: Sequence[Passage]) -> _Draft:
-        """The model's text verified sentence by sentence; quotes instead when nothing survives, and
-        the missing side of a conflict added when the model gave one side only."""
-        if says_dont_know(raw):
-            text = (
-                "The articles don't say: the model found no answer in the passages. "
-                "What each source says is shown as related reading."
-            )
-            return _Draft(text, [], {}, abstained=True)
+    def reconcile(self, g: Grounding, raw: str, out: _Stream) -> Iterator[Event]:
+        """After the model: quotes instead when no sentence of it was supported (or an abstention
+        when it said it does not know and nothing is contested), and the missing side of a
+        conflict when it gave one side only."""
         notes: list[str] = []
-        text, claims, supports = self._verified(raw, prompt_passages)
-        if not g.conflicts:
-            # "The sources disagree." copied from a worked example is false when no conflict was found.
-            text = " ".join(x for x in split_sentences(text) if not is_connective(x))
-        dropped = [c for c in claims if not c.supported]
+        dropped = [c for c in out.claims if not c.supported]
         if dropped:
             notes.append(
                 f"{len(dropped)} sentence(s) of the model's answer were removed: "
                 "the cited passages do not support them."
             )
-        if not any(c.supported for c in claims):
-            text, claims2, supports = self._verified(compose_extractive(g.evidence, g.conflicts), g.passages)
-            claims = claims + claims2
+        if not any(c.supported for c in out.claims):
+            if says_dont_know(raw) and not g.conflicts:
+                text = (
+                    "The articles don't say: the model found no answer in the passages. "
+                    "What each source says is shown as related reading."
+                )
+                yield out.emit(text)
+                yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, out.clock)
+                return
+            for text in self._fallback(g, out):
+                yield out.emit(text)
             notes.append(
                 "No sentence of the model's answer could be verified; the answer quotes the sources instead."
             )
         elif g.conflicts:
-            axis = g.conflicts[0].axis
-            taken = {stance_on(c.text, axis) for c in claims if c.supported}
-            if not all(side.sign in taken for side in g.conflicts[0].sides):
-                summary, claims2, supports2 = self._verified(
-                    conflict_summary(g.conflicts, g.evidence), g.passages
-                )
-                # The model's own "The sources disagree." would repeat the summary's.
-                said = set(split_sentences(summary))
-                text = " ".join([summary, *(x for x in split_sentences(text) if x not in said)]).strip()
-                claims = claims2 + claims
-                supports = {**supports2, **supports}
-        return _Draft(text, claims, supports, notes=tuple(notes))
+            conflict = g.conflicts[0]
+            taken = {stance_on(c.text, conflict.axis) for c in out.claims if c.supported}
+            missing = {side.sign for side in conflict.sides} - taken
+            for quote in side_quotes(conflict, g.evidence, missing):
+                kept = self._check(quote, g.passages, out.claims, out.supports)
+                if kept:
+                    yield out.emit(kept)
+        yield self._answer(g, out.draft(notes=tuple(notes)), self.backend, out.clock)
 
-    def _answer(
-        self,
-        g: Grounding,
-        d: _Draft,
-        backend: str,
-        first_ms: float | None,
-        clock: _Clock,
-        usage: Usage | None = None,
-    ) -> AnswerEvent:
+    def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
+        """The extractive answer's verified sentences, less a "sources disagree" already sent."""
+        for sentence in split_sentences(compose_extractive(g.evidence, g.conflicts)):
+            if sentence == DISAGREE and DISAGREE in out.kept:
+                continue
+            kept = (
+                sentence
+                if is_connective(sentence)
+                else self._check(sentence, g.passages, out.claims, out.supports)
+            )
+            if kept:
+                yield kept
+
+    def _answer(self, g: Grounding, d: _Draft, backend: str, clock: _Clock) -> AnswerEvent:
+        total = clock.ms()
         answer = Answer(
             question=g.question,
             standalone_question=g.standalone,
@@ -432,9 +445,9 @@ class Answerer:
             conflicts=g.conflicts,
             passages=g.passages,
             backend=backend,
-            timings=Timings(g.retrieve_ms, first_ms, clock.ms()),
+            timings=Timings(g.retrieve_ms, total if d.first_ms is None else d.first_ms, total),
             notes=d.notes,
-            usage=usage,
+            usage=d.usage,
         )
         return AnswerEvent(answer)
 
@@ -451,18 +464,110 @@ class Answerer:
             if is_connective(sentence):
                 kept.append(sentence)
                 continue
-            claim, sups = verify(sentence, passages, self.aliases.normalise)
-            claims.append(claim)
-            if claim.supported:
-                kept.append(_normalise_markers(sentence))
-            for s in sups:
-                ok = claim.supported and s.supported
-                if s.quote is not None and (s.n not in cited or (ok and not cited[s.n].supported)):
-                    cited[s.n] = _Cited(s.quote, ok)
+            checked = self._check(sentence, passages, claims, cited)
+            if checked:
+                kept.append(checked)
         # A connective alone, or trailing, says nothing.
         while kept and is_connective(kept[-1]):
             kept.pop()
         return " ".join(kept), claims, cited
+
+    def _check(
+        self, sentence: str, passages: Sequence[Passage], claims: list[Claim], cited: dict[int, _Cited]
+    ) -> str | None:
+        """Verify one sentence: its claim goes to `claims`, the quotes it resolved to `cited`;
+        returns the sentence as shown when supported, else None."""
+        claim, sups = verify(sentence, passages, self.aliases.normalise)
+        claims.append(claim)
+        for s in sups:
+            ok = claim.supported and s.supported
+            if s.quote is not None and (s.n not in cited or (ok and not cited[s.n].supported)):
+                cited[s.n] = _Cited(s.quote, ok)
+        return _normalise_markers(sentence) if claim.supported else None
+
+
+class _Stream:
+    """The answer as it is streamed: kept sentences, every claim checked, the quotes cited."""
+
+    def __init__(self, clock: _Clock) -> None:
+        self.clock = clock
+        self.kept: list[str] = []
+        self.claims: list[Claim] = []
+        self.supports: dict[int, _Cited] = {}
+        self.first_ms: float | None = None
+        self.usage: Usage | None = None
+
+    def texts(self, chunks: Iterable[ChatResponse]) -> Iterator[str]:
+        """The model's text deltas; the token counts a backend reports on the way are kept."""
+        for chunk in chunks:
+            if "usage" in chunk.additional_kwargs:
+                self.usage = Usage(**chunk.additional_kwargs["usage"])
+            yield chunk.delta or ""
+
+    def emit(self, sentence: str) -> TokenEvent:
+        if self.first_ms is None:
+            self.first_ms = self.clock.ms()
+        self.kept.append(sentence)
+        return TokenEvent(sentence if len(self.kept) == 1 else " " + sentence)
+
+    def draft(self, notes: tuple[str, ...]) -> _Draft:
+        return _Draft(
+            " ".join(self.kept),
+            self.claims,
+            self.supports,
+            notes=notes,
+            first_ms=self.first_ms,
+            usage=self.usage,
+        )
+
+
+def _never() -> bool:
+    return False
+
+
+def _until(cancelled: Callable[[], bool], deltas: Iterable[str]) -> Iterator[str]:
+    for delta in deltas:
+        if cancelled():
+            return
+        yield delta
+
+
+def completed_sentences(deltas: Iterable[str]) -> Iterator[str]:
+    """Sentences of streamed text, each as soon as the next one has begun (the last at the end)."""
+    text = ""
+    done = 0
+    for delta in deltas:
+        text += delta
+        pieces = split_sentences(text)
+        # The last piece is still growing; once it holds a letter the one before it is complete
+        # (citations written after a full stop, "… stay. [2]", are still joined to their sentence).
+        ready = len(pieces) - 1 if pieces and re.search(r"[A-Za-z]", pieces[-1]) else len(pieces) - 2
+        while done < ready:
+            yield pieces[done]
+            done += 1
+    yield from split_sentences(text)[done:]
+
+
+def prompt_sources(g: Grounding, budget: int) -> list[tuple[Passage, list[str]]]:
+    """The sentences the model reads, grouped by passage (in passage order): each side of a
+    conflict first, then each article's evidence, then the best of the rest, while the estimated
+    tokens stay within `budget` (at least one sentence)."""
+    order = [q for c in g.conflicts[:1] for side in c.sides for q in side.quotes[:2]]
+    order += [q for e in g.evidence for q in e.quotes]
+    order += [s.quote for s in g.scored[:PROMPT_SENTENCES]]
+    chosen: list[Quote] = []
+    used = 0
+    for q in dict.fromkeys(order):
+        cost = estimate_tokens(q.text) + 4
+        if len(chosen) >= PROMPT_SENTENCES or (chosen and used + cost > budget):
+            break
+        chosen.append(q)
+        used += cost
+    by_n = {p.n: p for p in g.passages}
+    return [
+        (by_n[n], [q.text for q in sorted((q for q in chosen if q.n == n), key=lambda q: q.start)])
+        for n in sorted({q.n for q in chosen})
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 _WORD = r"(?:[A-Z][a-z]+(?:[-’'][A-Za-z]+)*|al-[A-Z][a-z]+)"
@@ -55,7 +55,7 @@ def _clean(name: str) -> tuple[str | None, bool]:
     return " ".join(words), titled
 
 
-def mentions(texts_by_doc: dict[str, Sequence[str]]) -> list[Mention]:
+def mentions(texts_by_doc: Mapping[str, Sequence[str]]) -> list[Mention]:
     """Names the articles mention, most widely mentioned first (documents, then mentions)."""
     docs: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -86,7 +86,7 @@ def mentions(texts_by_doc: dict[str, Sequence[str]]) -> list[Mention]:
 
 
 def example_questions(
-    texts_by_doc: dict[str, Sequence[str]], titles: Sequence[str], limit: int = 4
+    texts_by_doc: Mapping[str, Sequence[str]], titles: Sequence[str], limit: int = 4
 ) -> list[str]:
     """Up to `limit` questions about what is indexed: the most-mentioned person and names, and
     the first titles (in the order given). None when nothing is indexed."""

@@ -58,10 +58,13 @@ def _add_one(engine: Engine, name: str, data: bytes) -> FileOutcome:
     if Path(name).suffix.lower() not in KINDS:
         return FileOutcome(name, "skipped", detail=unsupported(Path(name)))
     try:
-        text = decode(Path(name), data)
-        if not engine.has_article_text(text, Path(name).suffix):
-            # Checked before anything is written: an upload of the same name stays as it was.
-            return FileOutcome(name, "skipped", detail=f"{name}: no article text after cleaning")
+        text, _ = decode(data)
+    except ValueError as e:  # binary data: the same words as `rag ingest`
+        return FileOutcome(name, "skipped", detail=f"{name}: {e}")
+    try:
+        reason = engine.unindexable(text, Path(name).suffix)
+        if reason:  # checked before anything is written: an upload of the same name stays as it was
+            return FileOutcome(name, "skipped", detail=f"{name}: {reason}")
         info, report = engine.add_document(text, doc_id=doc_id_for(name), filename=name)
     except RagError as e:  # the person's file, not the server, is at fault: say why and go on
         return FileOutcome(name, "skipped", detail=str(e))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,7 +58,9 @@ class Settings(BaseSettings):
         validation_alias="OPENAI_API_KEY",
         description="API key for the openai backend (OPENAI_API_KEY).",
     )
-    openai_timeout: float = Field(60.0, gt=0, description="Seconds before an OpenAI request times out.")
+    openai_timeout: float = Field(
+        60.0, gt=0, description="Seconds the openai backend waits for an answer to start, retries included."
+    )
     openai_max_retries: int = Field(2, ge=0, le=10)
 
     # Serving (`rag serve`, the HTTP API).
@@ -78,12 +80,46 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
+    local_queue: int = Field(
+        4,
+        ge=0,
+        description="API questions that may wait for the local model while it writes another answer; "
+        "more get a 503 with Retry-After.",
+    )
+    client_backends: str = Field(
+        "",
+        description="Answer backends a client (API or chat) may pick besides RAG_LLM_BACKEND: "
+        "comma-separated, or `all` (default: none, so clients get the configured one only).",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies whose X-Forwarded-For is trusted, comma-separated IPs or `*` (default: "
+        "none: each client is its own TCP address, so a forged header cannot dodge the rate limit).",
+    )
 
     @field_validator("api_key", "openai_api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, v: object) -> object:
         # RAG_API_KEY= (empty) must not count as a key that an empty bearer token would match.
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("client_backends")
+    @classmethod
+    def _known_backends(cls, v: str) -> str:
+        names = {b.strip() for b in v.split(",") if b.strip()} - {"all"}
+        unknown = names - set(get_args(Backend))
+        if unknown:
+            raise ValueError(
+                f"unknown backend {', '.join(sorted(unknown))}; use {', '.join(get_args(Backend))}"
+            )
+        return v
+
+    @property
+    def allowed_backends(self) -> tuple[Backend, ...]:
+        """What a client may pick: the configured backend first, then those RAG_CLIENT_BACKENDS adds."""
+        names = {b.strip() for b in self.client_backends.split(",") if b.strip()}
+        extra = get_args(Backend) if "all" in names else tuple(b for b in get_args(Backend) if b in names)
+        return (self.llm_backend, *(b for b in extra if b != self.llm_backend))
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -105,7 +105,7 @@ class Passage:
     outlet: str | None
     date: str | None
     chunk_id: str
-    start: int  # offsets into the original article file: raw[start:end]
+    start: int  # offsets into the original article file: raw[start:end] holds the passage
     end: int
     text: str
     score: float  # fused score (hybrid) or the single retriever's score
@@ -155,7 +155,7 @@ class Quote:
 
     n: int  # the passage it is in
     doc_id: str
-    start: int  # raw[start:end] is the quote, as the file has it
+    start: int  # raw[start:end] holds the quote, as the file has it
     end: int
     text: str  # the cleaned text of that span (white space and mangled entities repaired)
 

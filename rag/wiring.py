@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,8 @@ import numpy as np
 from index.chunk import chunk
 from index.corrections import FIELDS, Correction, load_corrections, relabel, save_corrections
 from index.embed import Embedder
-from index.load import KINDS, discover, load, parse
-from index.store import LexicalIndex, VectorStore, sync_lexical
+from index.load import KINDS, decode, find, load, parse
+from index.store import ChunkRecord, LexicalIndex, VectorStore, saved_fingerprint, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
@@ -52,14 +53,20 @@ DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 class Engine:
     """The built core: stores, embedder and retriever, with the operations the edges call.
 
-    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals).
+    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals);
+    `build_engine(llms=...)` and `override_llm` plug in one built elsewhere (a fake, in tests).
+    The stores follow what other processes (a CLI ingest on the same data dir) write: see `refresh`.
     """
 
     settings: Settings
     store: VectorStore
     embedder: Embedder
     lexical: LexicalIndex
-    llms: dict[str, LLM | None] = field(default_factory=dict)
+    _llms: dict[str, LLM | None] = field(default_factory=dict, repr=False)
+    # Opens the vector store again (an embedded Chroma's in-memory index is per process); None
+    # when the store already sees every writer (a Chroma server).
+    reopen_store: Callable[[], VectorStore] | None = field(default=None, repr=False, compare=False)
+    _refresh_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # Uploads check ids, replace files and ingest as one step.
@@ -68,8 +75,28 @@ class Engine:
     _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def refresh(self) -> bool:
+        """Take up what another process wrote to the index since this engine last looked.
+
+        Cheap enough for every request: it reads the saved lexical index's fingerprint (a few
+        bytes), which every ingest that changes anything rewrites last. Returns whether it reloaded.
+        """
+        saved = saved_fingerprint(self.settings.lexical_dir)
+        if saved is None or saved == self.lexical.fingerprint or self._ingest_lock.locked():
+            return False
+        with self._refresh_lock:
+            if saved_fingerprint(self.settings.lexical_dir) == self.lexical.fingerprint:
+                return False  # another request reloaded it meanwhile
+            store = self.reopen_store() if self.reopen_store is not None else self.store
+            lexical = LexicalIndex.load(self.settings.lexical_dir)
+            if lexical is None:
+                return False
+            self.store, self.lexical = store, lexical
+            return True
+
     @property
     def retriever(self) -> HybridRetriever:
+        self.refresh()
         return HybridRetriever(
             self.store,
             self.lexical,
@@ -81,16 +108,23 @@ class Engine:
     def ingest(
         self, paths: Sequence[str | Path], *, prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
-        """Bring the index in line with the article files under `paths`."""
+        """Bring the index in line with the article files under `paths` (one ingest at a time per
+        collection; `prune` spares uploaded documents unless the uploads folder is among `paths`)."""
         s = self.settings
+        found = find(paths)
+        uploads = s.data_dir / "uploads"
+        named = any(uploads.resolve().is_relative_to(Path(p).resolve()) for p in paths)
         report, self.lexical = ingest(
-            discover(paths),
+            found.files,
             store=self.store,
             embedder=self.embedder,
             lexical_dir=s.lexical_dir,
             prune=prune,
             chunking=ChunkingOptions(s.chunk_max_words, s.chunk_min_words, s.chunk_overlap),
             progress=progress,
+            skipped=found.skipped,
+            keep=[] if named else [uploads],
+            lexical=self.lexical,
         )
         self._apply_corrections()
         return report
@@ -156,13 +190,18 @@ class Engine:
                 Path(info.path).unlink(missing_ok=True)
         return info
 
-    def has_article_text(self, text: str, suffix: str = ".txt") -> bool:
-        """Whether ingest would index anything of this text (cleaned and cut as ingest does it)."""
+    def unindexable(self, text: str, suffix: str = ".txt") -> str | None:
+        """Why ingest would index nothing of this text (binary data, no article text once cleaned
+        and cut as ingest does it), in `rag ingest`'s words; None when it would be indexed."""
+        try:
+            decode(text.encode("utf-8"))
+        except ValueError as e:
+            return str(e)
         s = self.settings
         article = parse("check", text, kind=KINDS.get(suffix.lower(), "text"))
-        return bool(
-            chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap)
-        )
+        if chunk(article, max_words=s.chunk_max_words, min_words=s.chunk_min_words, overlap=s.chunk_overlap):
+            return None
+        return "no article text after cleaning"
 
     def add_document(
         self, text: str, *, doc_id: str | None = None, filename: str | None = None
@@ -180,10 +219,12 @@ class Engine:
         doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
         if not re.fullmatch(DOC_ID, doc_id):
             raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
-        if not self.has_article_text(text, suffix):  # checked before a file of the same id is replaced
-            raise BadRequest("no article text is left after cleaning (page furniture only?)")
+        reason = self.unindexable(text, suffix)  # checked before a file of the same id is replaced
+        if reason:
+            raise BadRequest(f"not indexed: {reason}")
         uploads = self.settings.data_dir / "uploads"
         target = uploads / f"{doc_id}{suffix}"
+        self.refresh()  # never write through a vector index older than what is on disk
         with self._ingest_lock:
             known = {d.doc_id: d for d in self.documents()}
             if doc_id in known and Path(known[doc_id].path).resolve().parent != uploads.resolve():
@@ -197,7 +238,7 @@ class Engine:
             report = self.ingest([target])
             if report.skipped:
                 target.unlink(missing_ok=True)
-                raise BadRequest("no article text is left after cleaning (page furniture only?)")
+                raise BadRequest(f"not indexed: {report.skipped[0].reason}")
         return next(d for d in self.documents() if d.doc_id == doc_id), report
 
     def conversation(
@@ -247,17 +288,39 @@ class Engine:
 
         name = backend or self.settings.llm_backend
         with self._llm_lock:
-            if name not in self.llms:
-                self.llms[name] = backends.llm(self.settings, name)
+            if name not in self._llms:
+                self._llms[name] = backends.llm(self.settings, name)
+            llm = self._llms[name]
         return Answerer(
             retriever=self.retriever,
             similarity=self.similarity,
             weights=self.term_weights(),
-            llm=self.llms[name],
+            llm=llm,
             backend=name,
             context_budget=self.settings.context_budget,
             aliases=self.aliases(),
         )
+
+    def loaded_backends(self) -> frozenset[str]:
+        """The backends whose LLM is loaded (or plugged in) on this engine."""
+        with self._llm_lock:
+            return frozenset(self._llms)
+
+    @contextmanager
+    def override_llm(self, backend: str, llm: LLM | None) -> Iterator[None]:
+        """Answer `backend` with `llm` inside the block; afterwards it has what it had before
+        (the loaded LLM, or none loaded yet)."""
+        with self._llm_lock:
+            had, before = backend in self._llms, self._llms.get(backend)
+            self._llms[backend] = llm
+        try:
+            yield
+        finally:
+            with self._llm_lock:
+                if had:
+                    self._llms[backend] = before
+                else:
+                    self._llms.pop(backend, None)
 
     def ask_stream(
         self,
@@ -267,12 +330,18 @@ class Engine:
         k: int | None = None,
         filters: Filters | None = None,
         conversation: Conversation | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Event]:
-        """Answer events: passages and evidence, then tokens, then the verified `Answer`."""
+        """Answer events: passages and evidence, then tokens, then the verified `Answer`
+        (`cancelled`: see `Answerer.stream`)."""
         if not question.strip():
             raise BadRequest("the question is empty")
         return self.answerer(backend).stream(
-            question, k=k or self.settings.top_k, filters=filters, conversation=conversation
+            question,
+            k=k or self.settings.top_k,
+            filters=filters,
+            conversation=conversation,
+            cancelled=cancelled,
         )
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
@@ -286,7 +355,8 @@ class Engine:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed articles, by document id, with the fields a person set by hand."""
-        by_doc: dict[str, list[Any]] = {}
+        self.refresh()
+        by_doc: dict[str, list[ChunkRecord]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
         hand = load_corrections(self.settings.corrections_path)
@@ -325,7 +395,7 @@ class Engine:
             raise NotFound(f"the file of {doc_id!r} is gone ({info.path}); re-ingest it") from None
         if hashlib.sha256(raw).hexdigest() != info.sha256:
             raise NotFound(f"the file of {doc_id!r} changed since it was indexed ({info.path}); re-ingest it")
-        return Document(info, raw.decode("utf-8"))
+        return Document(info, decode(raw)[0])
 
     def search(
         self, question: str, *, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid"
@@ -333,8 +403,15 @@ class Engine:
         return self.retriever.retrieve(question, k or self.settings.top_k, filters, mode)
 
 
-def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma: Any = None) -> Engine:
-    """Build the engine from settings; tests may pass a fake embedder or their own Chroma client."""
+def build_engine(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    chroma: Any = None,
+    llms: Mapping[str, LLM | None] | None = None,
+) -> Engine:
+    """Build the engine from settings; tests may pass a fake embedder, their own Chroma client, or
+    LLMs by backend name (used instead of loading those backends)."""
     embed = embedder if embedder is not None else backends.embedder(settings)
     try:
         client = chroma if chroma is not None else backends.chroma_client(settings)
@@ -343,4 +420,12 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None, chroma
         lexical = sync_lexical(store, settings.lexical_dir)
     except OSError as e:  # a data dir that cannot be created, read or written
         raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
-    return Engine(settings, store, embed, lexical)
+
+    def reopen() -> VectorStore:
+        client = backends.chroma_client(settings, reopen=True)
+        return VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
+
+    embedded = chroma is None and not settings.chroma_url
+    return Engine(
+        settings, store, embed, lexical, _llms=dict(llms or {}), reopen_store=reopen if embedded else None
+    )

@@ -34,7 +34,7 @@ from rag.types import (
     parse_date,
 )
 from rag.wiring import Engine
-from tests.conftest import ScriptedLLM
+from tests.fakes import ScriptedLLM
 from ui import chat_render as render
 from ui.chat import build_chat, error_message, filters_from
 
@@ -355,13 +355,8 @@ def client(live_ui: str) -> Any:
 def scripted_openai(real_engine: Engine) -> Iterator[ScriptedLLM]:
     """A ScriptedLLM answering as the chat's `openai` backend."""
     llm = ScriptedLLM()
-    previous = real_engine.llms.get("openai", llm)
-    real_engine.llms["openai"] = llm
-    yield llm
-    if previous is llm:
-        del real_engine.llms["openai"]
-    else:
-        real_engine.llms["openai"] = previous
+    with real_engine.override_llm("openai", llm):
+        yield llm
 
 
 def ask(client: Any, question: str, backend: str = "extractive", **kw: Any) -> tuple[Any, ...]:

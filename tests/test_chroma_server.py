@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import SEEDS
@@ -26,11 +28,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("w")
+@contextlib.contextmanager
+def chroma_run(path: Path, port: int) -> Iterator[str]:
+    """`chroma run` on loopback, data under `path`, until the block ends; yields its URL."""
+    path.mkdir(parents=True, exist_ok=True)
+    log = (path / "server.log").open("a")
     proc = subprocess.Popen(
         [CHROMA, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
@@ -55,7 +57,14 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with chroma_run(tmp_path_factory.mktemp("chroma-server"), free_port()) as url:
+        yield url
 
 
 def test_ingest_and_search_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
@@ -91,3 +100,30 @@ def test_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"cannot reach the Chroma server at {url}" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_serving_while_the_chroma_server_is_down_is_a_503_until_it_is_back(tmp_path: Path) -> None:
+    from tests.test_serve_live import environment, ingest, serving
+
+    port, data, path = free_port(), tmp_path / "data", tmp_path / "chroma"
+    env = environment(data, RAG_CHROMA_URL=f"http://127.0.0.1:{port}")
+    search = {"q": "Popular Mobilization Forces leave", "mode": "dense"}
+    question = {"question": "Did PMF leaders want US troops to stay?"}
+    with contextlib.ExitStack() as chroma:
+        chroma.enter_context(chroma_run(path, port))
+        ingest(SEEDS, env)
+        with serving(data, env) as base:
+            assert httpx.get(f"{base}/v1/search", params=search, timeout=60).status_code == 200
+            chroma.close()  # the Chroma server goes away under a running `rag serve`
+            for r in (
+                httpx.get(f"{base}/v1/search", params=search, timeout=60),
+                httpx.post(f"{base}/v1/answer", json=question, timeout=60),
+                httpx.get(f"{base}/healthz", timeout=60),
+            ):
+                assert r.status_code == 503, r.text
+                assert r.json()["error"]["type"] == "backend_unavailable"
+                assert "Chroma" in r.json()["error"]["message"] and "Retry-After" in r.headers
+            with chroma_run(path, port):  # back: served again without a restart
+                assert httpx.get(f"{base}/v1/search", params=search, timeout=60).status_code == 200
+                assert httpx.post(f"{base}/v1/answer", json=question, timeout=60).status_code == 200
+                assert httpx.get(f"{base}/healthz", timeout=60).json()["status"] == "ok"

@@ -110,9 +110,9 @@ def test_chunking_is_linear_in_article_length() -> None:
     )
     assert len(raw) > 300_000
     article = parse("big", raw)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: other work on the machine does not count
     chunks = chunk(article)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0  # the quadratic splitter took about 45 s
     assert len(chunks) > 100
 
 

@@ -112,8 +112,8 @@ def test_corrections_file_round_trip(tmp_path: Path) -> None:
 def _without_author(from_chunk: Any) -> Any:
     """`ChunkRecord.from_chunk` as it was before authors were read."""
 
-    def older(article: Any, chunk: Any, stamp: str = "") -> ChunkRecord:
-        return replace(from_chunk(article, chunk, stamp), author=None)
+    def older(article: Any, chunk: Any, *args: Any) -> ChunkRecord:
+        return replace(from_chunk(article, chunk, *args), author=None)
 
     return older
 

@@ -55,6 +55,23 @@ def test_extractive_run_stays_above_the_committed_baseline(
 
 
 @pytest.mark.slow
+def test_extractive_run_on_the_held_out_set_stays_above_its_baseline(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The held-out questions (never used to tune) gate the extractive backend too."""
+    assert runner.HELDOUT_QUESTIONS.exists(), "eval/heldout.yaml is the held-out set the gate reads"
+    data = tmp_path_factory.mktemp("heldout") / "data"
+    engine = build_engine(Settings(data_dir=data, chroma_url=None, collection="articles-heldout"))
+    qset = runner.prepare(engine, runner.HELDOUT_QUESTIONS)
+    assert len(qset) >= 30
+    results = runner.run(engine, qset, backend="extractive", k=5, crosscheck=False)
+    baseline = json.loads(runner.BASELINE.read_text(encoding="utf-8"))
+    assert "heldout" in baseline, "write it: rag eval --questions eval/heldout.yaml --write-baseline"
+    failures = runner.below_baseline(results["summary"], baseline["heldout"])
+    assert not failures, "; ".join(failures)
+
+
+@pytest.mark.slow
 def test_hit_rate_and_mrr_agree_with_llama_index(extractive_run: tuple[QuestionSet, dict[str, Any]]) -> None:
     _, results = extractive_run
     for mode in runner.MODES:
@@ -143,7 +160,7 @@ questions:
         encoding="utf-8",
     )
     out = tmp_path / "report"
-    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data")}
     env.pop("RAG_CHROMA_URL", None)
     rag = Path(sys.executable).parent / "rag"
     cmd = [str(rag), "eval", "--questions", str(qfile), "--backend", "extractive", "--out", str(out)]
@@ -163,3 +180,29 @@ questions:
     assert bad.returncode == 1
     assert "question 'harbour-days': quote not found in harbour" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_the_gate_holds_answers_up_and_false_abstentions_down() -> None:
+    def summary(recall: float, false_abstentions: int) -> dict[str, Any]:
+        cites = {"generated": {"precision": 1.0}}
+        return {
+            "k": 5,
+            "retrieval": {mode: {"doc_hit": 1.0} for mode in runner.MODES},
+            "answers": {
+                "citations": {"verifier": cites, "gold": cites},
+                "key_fact_recall": recall,
+                "abstention_recall": 0.5,
+                "both_sides": 0.5,
+                "false_abstentions": false_abstentions,
+            },
+        }
+
+    base = runner.baseline_from(summary(0.8, 1))
+    assert runner.below_baseline(summary(0.8, 1), base) == []
+    assert runner.below_baseline(summary(0.9, 0), base) == []
+    assert runner.below_baseline(summary(0.7, 1), base) == [
+        "answers[key_fact_recall] = 0.7 is below the baseline 0.8"
+    ]
+    assert runner.below_baseline(summary(0.8, 2), base) == ["false_abstentions = 2 is above the baseline 1"]
+    old = {k: v for k, v in base.items() if k in ("k", "doc_hit", "citation_precision")}
+    assert runner.below_baseline(summary(0.1, 9), old) == []  # a baseline without them checks neither

@@ -29,7 +29,8 @@ def test_several_files_at_once_with_an_outcome_each(engine: Engine, seeds_copy: 
         ("Basra port (1).txt", PORT.encode()),
         ("dam.html", page),
         ("notes.pdf", b"%PDF"),
-        ("latin1.txt", "caf\xe9".encode("latin-1")),
+        ("latin1.txt", "Le caf\xe9 du port de Bassora a rouvert apr\xe8s les travaux.".encode("latin-1")),
+        ("image.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256))),
         ("furniture.txt", b"Skip to content\nAdvertisement\n"),
         ("002_baa8629b5dbd2b1a.txt", PORT.encode()),  # a seed's id: not replaced by an upload
     ]
@@ -38,15 +39,16 @@ def test_several_files_at_once_with_an_outcome_each(engine: Engine, seeds_copy: 
         ("Basra port (1).txt", "added", "Basra_port_1"),
         ("dam.html", "added", "dam"),
         ("notes.pdf", "skipped", None),
-        ("latin1.txt", "skipped", None),
+        ("latin1.txt", "added", "latin1"),  # read as Windows-1252, as `rag ingest` reads it
+        ("image.txt", "skipped", None),
         ("furniture.txt", "skipped", None),
         ("002_baa8629b5dbd2b1a.txt", "skipped", None),
     ]
     # The same words as `rag ingest` for the same faults.
     assert out[2].detail == "unsupported file type .pdf: notes.pdf (use .txt, .md, .html, .htm)"
-    assert out[3].detail == "latin1.txt: not UTF-8 text (byte 3)"
-    assert out[4].detail == "furniture.txt: no article text after cleaning" and "belongs to" in out[5].detail
-    assert calls[0] == (0, 6, "Basra port (1).txt") and calls[-1] == (6, 6, "")
+    assert out[4].detail == "image.txt: binary file (a PNG image), not text"
+    assert out[5].detail == "furniture.txt: no article text after cleaning" and "belongs to" in out[6].detail
+    assert calls[0] == (0, 7, "Basra port (1).txt") and calls[-1] == (7, 7, "")
     # Askable at once; the bad files changed nothing; what was indexed is still there.
     assert engine.search("Umm Qasr dredging", k=1)[0].doc_id == "Basra_port_1"
     assert {d.doc_id: d.author for d in engine.documents()}["dam"] == "Leila Haddad, Tom Reyes"
@@ -61,7 +63,9 @@ def test_a_bad_file_never_disturbs_what_is_indexed(engine: Engine, seeds_copy: P
     engine.ingest([seeds_copy])
     add_files(engine, [("port.txt", PORT.encode())])
     chunks = {r.chunk_id for r in engine.store.records()}
-    out = add_files(engine, [("port.txt", b"Skip to content\nAdvertisement\n"), ("port.txt", b"\xff")])
+    out = add_files(
+        engine, [("port.txt", b"Skip to content\nAdvertisement\n"), ("port.txt", b"\x00\xff" * 64)]
+    )
     assert [o.status for o in out] == ["skipped", "skipped"]
     assert out[0].detail == "port.txt: no article text after cleaning"
     assert {r.chunk_id for r in engine.store.records()} == chunks

@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from rag.backends.openai_llm import OpenAIChatLLM
 from rag.errors import BackendUnavailable
+from rag.grammar import choice
 from tests.llama_server import LlamaServer, free_port, smollm2_gguf
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -77,6 +78,11 @@ def test_request_kwargs_reach_the_server(llm: OpenAIChatLLM) -> None:
     assert answer.raw.choices[0].finish_reason == "length"
 
 
+def test_a_constraint_reaches_a_llama_cpp_server_as_a_grammar(llm: OpenAIChatLLM) -> None:
+    reply = llm.chat(QUESTION, constraint=choice(["crimson", "teal"]))
+    assert reply.message.content in {"crimson", "teal"}
+
+
 def test_a_wrong_api_key_names_the_variable(server: LlamaServer) -> None:
     llm = OpenAIChatLLM(base_url=server.base_url, api_key="wrong", model=server.alias, max_retries=0)
     with pytest.raises(BackendUnavailable, match="OPENAI_API_KEY") as e:
@@ -133,6 +139,16 @@ def test_a_server_that_never_answers_times_out(silent_url: str) -> None:
     with pytest.raises(BackendUnavailable, match=r"did not answer within 0\.5 s"):
         llm.chat(QUESTION)
     assert time.monotonic() - started < 5
+
+
+def test_retries_share_one_deadline(silent_url: str) -> None:
+    """RAG_OPENAI_TIMEOUT bounds the whole wait, retries included (not each of the three tries)."""
+    llm = OpenAIChatLLM(base_url=silent_url, model="m", timeout=1.0, max_retries=2)
+    for call in (llm.chat, llm.stream_chat):
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match=r"did not answer within 1 s"):
+            call(QUESTION)
+        assert time.monotonic() - started < 1.8
 
 
 Script = Callable[[BaseHTTPRequestHandler], None]
@@ -240,6 +256,35 @@ def test_http_errors_become_one_line_messages(
             call()
         assert "\n" not in str(e.value)
         assert url.rstrip("/") in str(e.value)
+
+
+def test_a_server_that_rejects_the_grammar_is_asked_again_without_it(
+    scripted: Callable[[Script], str],
+) -> None:
+    calls: list[int] = []
+    ok = {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "teal"}, "finish_reason": "stop"}
+        ],
+    }
+
+    def script(h: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        (
+            answer(400, {"error": {"message": "Unrecognized request argument: grammar"}})
+            if len(calls) == 1
+            else answer(200, ok)
+        )(h)
+
+    llm = OpenAIChatLLM(base_url=scripted(script), model="m", max_retries=0)
+    assert llm.chat(QUESTION, constraint=choice(["crimson", "teal"])).message.content == "teal"
+    assert len(calls) == 2
+    llm.chat(QUESTION, constraint=choice(["crimson", "teal"]))
+    assert len(calls) == 3  # not sent again: one request
 
 
 @pytest.mark.parametrize(

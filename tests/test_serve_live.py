@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -36,20 +37,19 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`rag ingest seeds` then `rag serve` with an API key; yields the base URL."""
-    data = tmp_path_factory.mktemp("serve") / "data"
-    env = environment(data, RAG_API_KEY=KEY)
-    r = subprocess.run(
-        [RAG, "ingest", str(SEEDS)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert r.returncode == 0, r.stderr
+@contextlib.contextmanager
+def serving(data: Path, env: dict[str, str], *args: str) -> Iterator[str]:
+    """`rag serve` on a free loopback port until the block ends; yields the base URL. Its log
+    (beside `data`) must show the URL and no traceback."""
     port = free_port()
-    log = data.parent / "serve.log"
+    log = data.parent / f"serve-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [RAG, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [RAG, "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -74,6 +74,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     printed = log.read_text()
     assert f"http://127.0.0.1:{port}/" in printed  # the URL is printed for the user
     assert "Traceback" not in printed
+
+
+def ingest(paths: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    """`rag ingest` in its own process; its JSON summary."""
+    r = subprocess.run(
+        [RAG, "ingest", str(paths), "--json", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    summary: dict[str, Any] = json.loads(r.stdout)
+    return summary
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`rag ingest seeds` then `rag serve` with an API key; yields the base URL."""
+    data = tmp_path_factory.mktemp("serve") / "data"
+    env = environment(data, RAG_API_KEY=KEY)
+    ingest(SEEDS, env)
+    with serving(data, env) as base:
+        yield base
 
 
 @pytest.fixture
@@ -168,3 +193,18 @@ def test_binding_beyond_loopback_without_a_key_refuses_to_start(tmp_path: Path) 
     assert r.returncode != 0
     assert "RAG_API_KEY" in r.stderr and "0.0.0.0" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_forged_forwarded_for_gets_no_fresh_rate_limit_bucket(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = environment(data, RAG_API_KEY=KEY, RAG_RATE_LIMIT_BURST="3", RAG_RATE_LIMIT_PER_MINUTE="1")
+    with serving(data, env) as base:
+        codes = [
+            httpx.get(
+                f"{base}/v1/models",
+                headers={"Authorization": "Bearer wrong", "X-Forwarded-For": f"10.9.{i}.1"},
+                timeout=30,
+            ).status_code
+            for i in range(6)
+        ]
+    assert codes == [401, 401, 401, 429, 429, 429]

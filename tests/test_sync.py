@@ -111,14 +111,17 @@ def test_lexical_index_is_rebuilt_when_out_of_sync(
     assert LexicalIndex.load(folder) is not None
 
 
-def test_bad_input_is_rejected_before_the_store_is_touched(
+def test_a_bad_file_is_skipped_and_bad_paths_are_rejected(
     engine: Engine, seeds_copy: Path, tmp_path: Path
 ) -> None:
+    # Issue 12: one undecodable file no longer aborts the run; it is left out with its reason.
     bad = seeds_copy / "999_bad.txt"
     bad.write_bytes(b"\xff\xfe not utf-8")
-    with pytest.raises(IndexingError, match="not UTF-8"):
-        engine.ingest([seeds_copy])
-    assert engine.store.count() == 0
+    report = engine.ingest([seeds_copy])
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("999_bad.txt", "not UTF-8 text, nor the UTF-16 its byte-order mark announces")
+    ]
+    assert report.added == 5 and "999_bad" not in {r.doc_id for r in engine.store.records()}
     with pytest.raises(IndexingError, match="no such file"):
         engine.ingest([tmp_path / "missing"])
     (tmp_path / "notes.pdf").write_bytes(b"%PDF")
@@ -291,3 +294,25 @@ def test_lexical_index_updated_in_place_equals_one_rebuilt_from_chroma(
     engine.ingest([seeds_copy], prune=True)
     assert engine.lexical.records == engine.store.records()
     assert LexicalIndex(engine.store.records()).fingerprint == engine.lexical.fingerprint
+
+
+def test_a_partly_written_document_is_repaired_though_its_file_is_unchanged(
+    engine: Engine, seeds_copy: Path
+) -> None:
+    first = engine.ingest([seeds_copy])
+    doc = next(seeds_copy.glob("003_*.txt")).stem
+    ids = sorted(engine.store.doc_states()[doc].chunk_ids)
+    engine.store.delete(ids[:1])  # as if killed between two `add` batches
+    report = engine.ingest([seeds_copy])
+    assert (report.updated, report.embedded) == (1, 1)
+    assert engine.store.count() == first.chunks
+
+
+def test_saved_records_load_the_same_from_either_file(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    folder = engine.settings.lexical_dir
+    fast = LexicalIndex.load(folder)
+    (folder / "records.marshal").write_bytes(b"damaged")
+    portable = LexicalIndex.load(folder)
+    assert fast is not None and portable is not None
+    assert fast.records == portable.records == engine.store.records()

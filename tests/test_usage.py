@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,12 @@ class CountingLLM(ScriptedLLM):
 
 
 @pytest.fixture
-def counted(engine: Engine, seeds_copy: Path) -> Engine:
+def counted(make_engine: Callable[..., Engine], seeds_copy: Path) -> Iterator[Engine]:
+    engine = make_engine(client_backends="openai,extractive")
     engine.ingest([seeds_copy])
     reply = "Former Shiite militia leaders wanted the Americans to stay [1]."
-    engine.llms["openai"] = CountingLLM().enqueue(reply, reply, reply)
-    return engine
+    with engine.override_llm("openai", CountingLLM().enqueue(reply, reply, reply)):
+        yield engine
 
 
 def test_the_answer_carries_the_backends_token_counts(counted: Engine) -> None:

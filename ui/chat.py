@@ -9,7 +9,7 @@ for the article and shows it with the quoted span highlighted and scrolled into 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -20,6 +20,7 @@ from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.examples import example_questions
 from rag.library import add_files
+from rag.question import clean_question
 from rag.settings import Settings
 from rag.types import AnswerEvent, Backend, DocumentInfo, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
@@ -152,11 +153,12 @@ class _Reply:
     session: ChatSession
     max_chars: int
     history: list[dict[str, str]] = field(default_factory=list)
+    asked: str = ""  # the question as the core uses it, once `problem` found none
 
     def show(self, html: str, panel: Any = None, *, keep: bool = False) -> tuple[Any, ...]:
         """The chat with this turn's reply as it stands; the panel only when given.
         `keep` makes the reply part of the history (a final message, e.g. an error)."""
-        q = self.question
+        q = self.asked or self.question.strip()
         shown = render.esc(q) if len(q) <= self.max_chars else render.esc(q[:300]) + "…"
         msgs = [*self.history, {"role": "user", "content": shown or "(empty question)"}]
         msgs.append({"role": "assistant", "content": html})
@@ -165,14 +167,11 @@ class _Reply:
         return msgs, gr.skip() if panel is None else panel, gr.skip(), self.session, ""
 
     def problem(self) -> str | None:
-        """Why the question cannot be asked as it is, if it cannot."""
-        if not self.question:
-            return "Please type a question about the articles."
-        if len(self.question) > self.max_chars:
-            return (
-                f"The question is too long ({len(self.question)} characters; the limit is "
-                f"{self.max_chars}). Shorten it and ask again."
-            )
+        """Why the question cannot be asked as it is, if it cannot (`rag.question.clean_question`)."""
+        try:
+            self.asked = clean_question(self.question, self.max_chars)
+        except BadRequest as e:
+            return f"{str(e)[:1].upper()}{str(e)[1:]}."
         return None
 
 
@@ -286,9 +285,7 @@ class ChatActions:
         author: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (chatbot, sources panel, plain text, session, question box)."""
-        reply = _Reply(
-            (question or "").strip(), session, self.settings.max_question_chars, list(session.messages)
-        )
+        reply = _Reply(question or "", session, self.settings.max_question_chars, list(session.messages))
         problem = reply.problem()
         if problem:
             yield reply.show(render.error_html(problem), keep=True)
@@ -299,7 +296,7 @@ class ChatActions:
             filters = filters_from(outlet, since, until, author)
             yield reply.show(render.pending_html("", "Searching the articles…"))
             events = self.engine.ask_stream(
-                reply.question, backend=backend, k=int(k), filters=filters, conversation=session.conversation
+                reply.asked, backend=backend, k=int(k), filters=filters, conversation=session.conversation
             )
             tokens = ""
             spans: dict[int, render.Span] = {}
@@ -317,7 +314,7 @@ class ChatActions:
                     yield self._final(reply, event)
         except Exception as e:  # every failure becomes a message in the chat
             if not isinstance(e, RagError):
-                log.exception("answering %r failed", reply.question)
+                log.exception("answering %r failed", reply.asked)
             yield reply.show(render.error_html(error_message(e, backend), evidence_block), keep=True)
 
     @staticmethod
@@ -330,7 +327,7 @@ class ChatActions:
         return chat, panel, render.answer_text(answer), reply.session, ""
 
 
-def edits(info: DocumentInfo, shown: dict[str, str | None]) -> dict[str, str]:
+def edits(info: DocumentInfo, shown: Mapping[str, str | None]) -> dict[str, str]:
     """The editor's fields a person changed: a new value, or a blank where a hand-set one was
     (which gives the field back to the article). An unchanged field stays as it is, so saving a
     date does not turn the outlet shown beside it into a hand-set one."""
@@ -359,7 +356,8 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
     def open_article(args: dict[str, Any]) -> str:  # gradio marks a server function: not a bound method
         return actions.open_article(args)
 
-    with gr.Blocks(title="newsrag — cited answers from news articles") as demo:
+    demo = gr.Blocks(title="newsrag — cited answers from news articles")
+    with demo:
         session = gr.State(ChatSession())
         gr.Markdown(
             "## newsrag — answers from news articles, every claim cited\n"
@@ -483,7 +481,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         outputs = [chatbot, sources, plain, session, question]
         # One answer at a time across sessions: llama.cpp is not thread-safe, and 2 cores gain nothing.
         one_at_a_time: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "ask"}
-        asked = [
+        asked: list[dict[str, Any]] = [  # the events the Stop button cancels
             send.click(actions.ask, inputs, outputs, api_name="ask", **one_at_a_time),
             question.submit(actions.ask, inputs, outputs, api_visibility="private", **one_at_a_time),
         ]

@@ -13,7 +13,7 @@ import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
 
 import typer
 from pydantic import ValidationError
@@ -22,7 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from rag.errors import BadRequest, RagError
 from rag.settings import Settings
-from rag.types import Backend, Filters, Mode
+from rag.types import Answer, Backend, Filters, Mode, PassagesEvent
+
+if TYPE_CHECKING:  # rag.wiring imports the index and its stores: only the commands that need them do
+    from rag.wiring import Engine
 
 app = typer.Typer(
     help="Cited question answering over news articles.",
@@ -49,7 +52,7 @@ def _settings(**overrides: Any) -> Settings:
         fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
 
 
-def _engine(collection_suffix: str = "") -> Any:
+def _engine(collection_suffix: str = "") -> Engine:
     from rag.wiring import build_engine
 
     settings = _settings()
@@ -62,6 +65,16 @@ def _filters(outlet: str | None, since: str | None, until: str | None, author: s
     """--outlet, --since, --until, --author as `Filters`; a bad date or range is a usage error."""
     try:
         return Filters.parse(outlet, since, until, author=author, label="--")
+    except BadRequest as e:
+        fail(str(e), 2)
+
+
+def _question(text: str) -> str:
+    """The question as the core uses it (`rag.question.clean_question`); a bad one is a usage error."""
+    from rag.question import clean_question
+
+    try:
+        return clean_question(text, _settings().max_question_chars)
     except BadRequest as e:
         fail(str(e), 2)
 
@@ -114,7 +127,10 @@ def ingest_cmd(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Clean, chunk, embed and index articles; unchanged files cost nothing."""
+    """Clean, chunk, embed and index articles; unchanged files cost nothing.
+
+    Files that cannot be indexed are listed with the reason at the end; the rest are indexed. The
+    exit code is 1 only when files were given and none could be indexed."""
     targets = paths or [Path("seeds")]
     engine = _engine()
     bars = _Bars(transient=as_json)
@@ -122,19 +138,26 @@ def ingest_cmd(
         report = engine.ingest(targets, prune=prune, progress=bars)
     finally:
         bars.stop()
-    for skipped in report.skipped:
-        err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
     if as_json:
         print(json.dumps(report.counts()))
-        return
-    c = report.counts()
-    out.print(
-        f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
-        f"{c['updated']} updated, "
-        f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
-        f"in {report.seconds:.1f}s",
-        highlight=False,
-    )
+    else:
+        c = report.counts()
+        out.print(
+            f"{c['documents']} documents, {c['chunks']} chunks indexed: {c['added']} added, "
+            f"{c['updated']} updated, "
+            f"{c['removed']} removed, {c['unchanged']} unchanged; {report.embedded} chunks embedded "
+            f"in {report.seconds:.1f}s",
+            highlight=False,
+        )
+    for d in report.decoded:
+        print(f"note: {d.path}: {d.reason}", file=sys.stderr)
+    if report.skipped:
+        # Plain print, one line per file: a long path must stay greppable.
+        print(f"skipped {len(report.skipped)} (not indexed):", file=sys.stderr)
+        for s in report.skipped:
+            print(f"  {s.path}: {s.reason}", file=sys.stderr)
+    if report.nothing_indexed:
+        fail("none of the files could be indexed")
 
 
 @app.command("search")
@@ -151,8 +174,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the passages as JSON.")] = False,
 ) -> None:
     """Hybrid (dense + BM25) search over the indexed articles."""
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--mode", mode, get_args(Mode))
     filters = _filters(outlet, since, until, author)
     search_mode: Mode = mode  # type: ignore[assignment]
@@ -188,10 +210,9 @@ def ask_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verified answer as JSON.")] = False,
 ) -> None:
     """Answer from the articles, with every claim cited and checked against its source."""
-    from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+    from rag.types import AnswerEvent, TokenEvent
 
-    if not question.strip():
-        fail("the question is empty", 2)
+    question = _question(question)
     _one_of("--backend", backend, get_args(Backend))
     filters = _filters(outlet, since, until, author)
     answer = None
@@ -215,7 +236,7 @@ def ask_cmd(
     _print_answer(answer)
 
 
-def _print_evidence(event: Any) -> None:
+def _print_evidence(event: PassagesEvent) -> None:
     if not event.evidence:
         return
     out.print("[bold]What each source says[/]")
@@ -227,14 +248,14 @@ def _print_evidence(event: Any) -> None:
     out.print()
 
 
-def _print_answer(answer: Any) -> None:
+def _print_answer(answer: Answer) -> None:
     title = "No answer in the articles" if answer.abstained else "Answer"
     out.print(f"[bold]{title}[/] [dim]({answer.backend}, {answer.timings.total_ms:.0f} ms)[/]")
     out.print(textwrap.fill(answer.answer, 100), highlight=False, markup=False)
-    for c in answer.claims:
-        if not c.supported:
+    for claim in answer.claims:
+        if not claim.supported:
             out.print(
-                f"  [yellow]removed, unsupported:[/] {c.text} [dim]({'; '.join(c.problems)})[/]",
+                f"  [yellow]removed, unsupported:[/] {claim.text} [dim]({'; '.join(claim.problems)})[/]",
                 highlight=False,
             )
     for note in answer.notes:
@@ -290,9 +311,7 @@ def eval_cmd(
     results["meta"]["git"] = git
     files = report.write(results, out_dir)
     if write_baseline:
-        base = runner.baseline_from(results["summary"])
-        runner.BASELINE.write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
-        files.append(runner.BASELINE)
+        files.append(runner.write_baseline(results["summary"], path))
     _print_eval_summary(results, backend, k, runner.MODES)
     for f in files:
         out.print(f"wrote {f}", highlight=False)
@@ -382,7 +401,7 @@ def serve_cmd(
     import uvicorn
 
     from rag.wiring import build_engine
-    from ui.server import check_bind, create_app
+    from ui.server import check_bind, create_app, uvicorn_options
 
     settings = _settings()
     try:
@@ -396,7 +415,8 @@ def serve_cmd(
         )
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     out.print(f"newsrag: chat {url}/  API {url}/v1/  docs {url}/docs", highlight=False)
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+    app = create_app(engine, settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import hmac
 import ipaddress
 import os
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -23,8 +24,9 @@ from ui.api import answers, documents, openai_compat, service
 from ui.api.docs import mount_docs
 from ui.api.errors import install_error_handlers
 from ui.api.guard import Guard, RateLimiter
+from ui.api.streaming import LocalModelQueue
 
-__all__ = ["RateLimiter", "check_bind", "create_app", "ui_login"]
+__all__ = ["RateLimiter", "check_bind", "create_app", "ui_login", "uvicorn_options"]
 
 
 def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAPI:
@@ -40,6 +42,7 @@ def create_app(engine: Engine, settings: Settings, *, ui: bool = True) -> FastAP
     app.state.engine = engine
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.local_queue = LocalModelQueue(settings.local_queue)
     install_error_handlers(app)
     mount_docs(app)
     routers = (service.health, answers.router, openai_compat.router, documents.router)
@@ -90,6 +93,18 @@ def ui_login(key: str) -> Callable[[str, str], bool]:
         return hmac.compare_digest(password.encode(), key.encode())
 
     return check
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn treats X-Forwarded-For: ignored unless RAG_FORWARDED_ALLOW_IPS names the proxies.
+
+    uvicorn believes it from 127.0.0.1 by default, so any local process (or anything a local proxy
+    passes through) could pick its client address and get a fresh rate-limit bucket per request.
+    """
+    proxies = [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 def check_bind(host: str, settings: Settings) -> None:

@@ -16,14 +16,21 @@ if TYPE_CHECKING:  # llama_index.core takes about a second to import: only LLM b
     from index.embed import Embedder
 
 
-def chroma_client(settings: Settings) -> Any:
-    """A Chroma server client when `chroma_url` is set, else a persistent client under data_dir."""
+def chroma_client(settings: Settings, *, reopen: bool = False) -> Any:
+    """A Chroma server client when `chroma_url` is set, else a persistent client under data_dir.
+
+    `reopen` reads a persistent collection from disk again: chromadb keeps one client per path
+    and process, whose in-memory vector index never sees what another process wrote.
+    """
     import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if not settings.chroma_url:
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        if reopen:  # the old client keeps working for requests still using it
+            SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:

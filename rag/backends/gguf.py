@@ -65,7 +65,10 @@ def ensure_gguf(
         _verify(target, spec)
         return target
     parts = _part_paths(spec)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # RAG_DATA_DIR/models is a file, or not writable
+        raise ModelError(f"cannot keep models in {models_dir}: {e.strerror or e}") from None
     _remove_stale_temps(models_dir, spec.filename)
     total = sum(p.stat().st_size for p in parts)
     fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{spec.filename}.", suffix=".tmp")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -26,13 +28,16 @@ from rag.errors import BackendUnavailable
 
 # Local servers ignore the key, but the client refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
+# Statuses worth another try (besides 5xx and connection errors), as the openai client retries them.
+_RETRY_STATUS = frozenset({408, 409, 429})
 
 
 class OpenAIChatLLM(CustomLLM):
     """Chat with an OpenAI-compatible server through the official `openai` client.
 
     Every failure of the server or the network is raised as `BackendUnavailable` with a one-line
-    message, including failures in the middle of a stream.
+    message, including failures in the middle of a stream. A `constraint=` keyword is sent as a
+    llama.cpp grammar where the server accepts one.
     """
 
     base_url: str | None = Field(
@@ -42,12 +47,15 @@ class OpenAIChatLLM(CustomLLM):
         default=None, exclude=True, repr=False, description="None: a placeholder, enough for local servers."
     )
     model: str = Field(description="Model name sent with every request.")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds to connect, and to wait for each read.")
+    timeout: float = Field(
+        default=60.0, gt=0, description="Seconds for the answer to start, retries included; then per read."
+    )
     max_retries: int = Field(default=2, ge=0, description="Retries of connection errors, 408/409/429/5xx.")
     max_tokens: int = Field(default=256, ge=1, description="Most tokens an answer may generate.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
 
     _client: openai.OpenAI = PrivateAttr()
+    _grammar_ok: bool = PrivateAttr(default=True)
 
     def __init__(
         self,
@@ -95,9 +103,7 @@ class OpenAIChatLLM(CustomLLM):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """One request, one answer. Extra kwargs (`stop`, `seed`, ...) go to the server as is."""
         with self._translated():
-            response = self._client.chat.completions.create(
-                messages=self._wire_messages(messages), stream=False, **self._params(kwargs)
-            )
+            response = self._create(messages, False, kwargs)
         if not response.choices:
             raise BackendUnavailable(f"the OpenAI-compatible server at {self.server_url} answered no choices")
         text = response.choices[0].message.content or ""
@@ -111,13 +117,23 @@ class OpenAIChatLLM(CustomLLM):
         first `next()`.
         """
         with self._translated():
-            stream = self._client.chat.completions.create(
-                messages=self._wire_messages(messages),
-                stream=True,
-                stream_options={"include_usage": True},  # token counts in the last chunk
-                **self._params(kwargs),
-            )
+            # Token counts come in the last chunk.
+            stream = self._create(messages, True, {"stream_options": {"include_usage": True}, **kwargs})
         return self._deltas(stream)
+
+    def _create(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> Any:
+        """Send one request. A `constraint` (see `rag.grammar`) goes as a llama.cpp `grammar`; a
+        server that rejects the field (400) is asked again without it, and not sent it again."""
+        kwargs = dict(kwargs)
+        constraint = kwargs.pop("constraint", None)
+        wire = self._wire_messages(messages)
+        if constraint is not None and self._grammar_ok:
+            extra = {**kwargs.pop("extra_body", {}), "grammar": constraint.gbnf}
+            try:
+                return self._send(wire, stream, {**kwargs, "extra_body": extra})
+            except openai.BadRequestError:
+                self._grammar_ok = False
+        return self._send(wire, stream, kwargs)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -135,6 +151,24 @@ class OpenAIChatLLM(CustomLLM):
                 yield CompletionResponse(text=chunk.message.content or "", delta=chunk.delta, raw=chunk.raw)
 
         return gen()
+
+    def _send(self, wire: list[ChatCompletionMessageParam], stream: bool, kwargs: dict[str, Any]) -> Any:
+        """The request, retried (connection errors, timeouts, 408/409/429/5xx) up to `max_retries`
+        times, all within one deadline of `timeout` seconds: not `timeout` per try."""
+        deadline = time.monotonic() + self.timeout
+        for attempt in itertools.count():
+            client = self._client.with_options(timeout=max(deadline - time.monotonic(), 0.01), max_retries=0)
+            try:
+                return client.chat.completions.create(messages=wire, stream=stream, **self._params(kwargs))
+            except (openai.APIConnectionError, openai.APIStatusError) as e:
+                retry = not isinstance(e, openai.APIStatusError) or (
+                    e.status_code in _RETRY_STATUS or e.status_code >= 500
+                )
+                pause = min(0.5 * 2**attempt, 8.0)
+                if not retry or attempt >= self.max_retries or time.monotonic() + pause >= deadline:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def _wire_messages(self, messages: Sequence[ChatMessage]) -> list[ChatCompletionMessageParam]:
         wire = [

@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from rag.types import Backend, Event, PassagesEvent, TokenEvent
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of, sse, sse_response
+from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
 from ui.api.errors import core_error, error_body
+from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
 
 router = APIRouter(tags=["answers"])
 
@@ -23,7 +25,10 @@ class AnswerRequest(BaseModel):
     k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default RAG_TOP_K).")
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    backend: Backend | None = Field(None, description="Answer backend (default RAG_LLM_BACKEND).")
+    backend: Backend | None = Field(
+        None,
+        description="Answer backend (default RAG_LLM_BACKEND; others only if RAG_CLIENT_BACKENDS allows).",
+    )
     stream: bool = Field(False, description="Server-sent events: passages, token…, answer.")
 
 
@@ -41,19 +46,20 @@ def event_json(event: Event) -> tuple[str, dict[str, Any]]:
 
 
 @router.post("/v1/answer")
-def answer(req: AnswerRequest, engine: EngineDep, settings: SettingsDep) -> Any:
+async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settings: SettingsDep) -> Any:
     """Answer with verified citations (`Answer` JSON), or a stream of server-sent events:
     `passages` (retrieved passages and per-source evidence), `token`…, then `answer`
     (the final, verified `Answer`; its text replaces the tokens)."""
     question = question_of(req.question, settings)
     filters = req.filters.to_filters() if req.filters else None
     turns = prior_turns(req.history, settings)
-    conv = engine.conversation(turns, k=req.k, filters=filters)
-    kwargs: dict[str, Any] = {"backend": req.backend, "k": req.k, "filters": filters, "conversation": conv}
+    events = await answer_events(
+        engine, request, question, turns, backend=req.backend, k=req.k, filters=filters
+    )
     if not req.stream:
-        return JSONResponse(engine.ask(question, **kwargs).to_dict())
-    events = engine.ask_stream(question, **kwargs)
-    first = next(events)  # retrieval errors still get a status code
+        final = await final_answer(events, request)
+        return client_gone() if final is None else JSONResponse(final.to_dict())
+    first = await run_in_threadpool(next, events)  # retrieval errors still get a status code
 
     def chunks() -> Iterator[str]:
         try:
@@ -65,6 +71,6 @@ def answer(req: AnswerRequest, engine: EngineDep, settings: SettingsDep) -> Any:
             a = core_error(e)
             yield sse(error_body(a.status, a.message, a.type), "error")
         finally:
-            events.close()  # type: ignore[attr-defined]
+            events.close()
 
     return sse_response(chunks())

@@ -1,24 +1,19 @@
-"""What the routers share: the engine and settings of the app, the request limits, the request
-models used by more than one router, and server-sent events."""
+"""What the routers share: the engine and settings of the app, the request limits, and the request
+models used by more than one router (the answer stream is in `ui.api.streaming`)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from rag.conversation import PriorTurn
+from rag.question import clean_question
 from rag.settings import Settings
-from rag.types import Filters
+from rag.types import Backend, Filters
 from rag.wiring import Engine
 from ui.api.errors import ApiError
-
-T = TypeVar("T")
 
 
 async def _engine(request: Request) -> Engine:
@@ -37,15 +32,20 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def question_of(text: str, settings: Settings) -> str:
-    """The question stripped, or a 422 when it is empty or too long."""
-    q = text.strip()
-    if not q:
-        raise ApiError(422, "the question is empty")
-    if len(q) > settings.max_question_chars:
-        raise ApiError(
-            422, f"the question is {len(q)} characters long; the limit is {settings.max_question_chars}"
-        )
-    return q
+    """The question as the core uses it (`rag.question.clean_question`; its `BadRequest` is a 422)."""
+    return clean_question(text, settings.max_question_chars)
+
+
+def allowed_backend(requested: Backend | None, settings: Settings) -> Backend | None:
+    """The backend a client asked for (None: the configured one), or a 403 when the operator has
+    not allowed clients to pick it (RAG_CLIENT_BACKENDS)."""
+    if requested is None or requested in settings.allowed_backends:
+        return requested
+    raise ApiError(
+        403,
+        f"this server does not let clients pick the {requested} backend; use "
+        f"{' or '.join(settings.allowed_backends)} (the operator allows more with RAG_CLIENT_BACKENDS)",
+    )
 
 
 class FiltersIn(BaseModel):
@@ -92,30 +92,3 @@ def prior_turns(turns: list[Turn], settings: Settings) -> list[PriorTurn]:
         )
         for t in turns
     ]
-
-
-def sse(data: Any, event: str | None = None) -> str:
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-_END = object()
-
-
-async def in_threads(items: Iterator[T]) -> AsyncIterator[T]:
-    """Iterate a blocking iterator without blocking the event loop; close it when the client goes."""
-    try:
-        while (item := await run_in_threadpool(next, items, _END)) is not _END:
-            yield item  # type: ignore[misc]
-    finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            await run_in_threadpool(close)
-
-
-def sse_response(chunks: Iterator[str]) -> StreamingResponse:
-    return StreamingResponse(
-        in_threads(chunks),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )

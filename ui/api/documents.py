@@ -91,7 +91,7 @@ def document(doc_id: str, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.post("/v1/documents", status_code=201)
-def upload(req: DocumentIn, engine: EngineDep, settings: SettingsDep) -> Any:
+def upload(req: DocumentIn, engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     """Ingest one article (needs RAG_API_KEY). It is saved under RAG_DATA_DIR/uploads/; posting
     the same id again replaces it."""
     _needs_key(settings, "uploads")

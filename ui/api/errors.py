@@ -1,15 +1,17 @@
 """One JSON error shape, `{"error": {"type", "message"}}`, with the status that fits.
 
 The core's errors map by kind: a wrong value 422, unknown 404, a clash 409, bad configuration or an
-unreachable backend 503, any other error a person can fix 400; anything else is a bug, logged here
-and answered with a 500 that leaks nothing.
+unreachable backend (a Chroma server that is down, too) 503, any other error a person can fix 400;
+anything else is a bug, logged here and answered with a 500 that leaks nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,6 +34,10 @@ TYPES = {
     500: "internal_error",
     503: "backend_unavailable",
 }
+
+
+# A backend that is down is usually back within seconds (a restart, a deploy).
+RETRY = {"Retry-After": "5"}
 
 
 class ApiError(Exception):
@@ -59,7 +65,11 @@ def error_body(status: int, message: str, type: str | None = None, code: str | N
 
 
 def error_response(
-    status: int, message: str, type: str | None = None, code: str | None = None, headers: Any = None
+    status: int,
+    message: str,
+    type: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(status, message, type, code), status_code=status, headers=headers)
 
@@ -82,9 +92,12 @@ def core_error(e: Exception) -> ApiError:
     if isinstance(e, ConfigError):
         return ApiError(503, str(e), type="configuration_error")
     if isinstance(e, BackendUnavailable):
-        return ApiError(503, str(e))
+        return ApiError(503, str(e), headers=RETRY)
     if isinstance(e, RagError):
         return ApiError(400, str(e))
+    if isinstance(e, httpx.TransportError):  # only the Chroma client lets these through
+        log.warning("Chroma server unreachable: %s", e)
+        return ApiError(503, "the Chroma server cannot be reached; try again once it is back", headers=RETRY)
     log.error("internal error", exc_info=e)
     return ApiError(500, "internal error; the server log has the details")
 
@@ -119,5 +132,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error the app answers with, in the one JSON shape."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RagError, _api_error)
+    app.add_exception_handler(httpx.TransportError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)

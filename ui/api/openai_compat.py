@@ -13,13 +13,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, TypeVar, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Backend
-from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of, sse, sse_response
+from ui.api.common import EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
 from ui.api.errors import ApiError, core_error, error_body
+from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
 
 router = APIRouter(tags=["openai"])
 T = TypeVar("T")
@@ -54,8 +56,8 @@ class ChatRequest(BaseModel):
 
 
 def model_names(settings: Settings) -> list[str]:
-    """The configured pipeline, then one model per backend (`rag:extractive`, …)."""
-    return [settings.api_model, *(f"{settings.api_model}:{b}" for b in get_args(Backend))]
+    """The configured pipeline, then one model per backend a client may pick (`rag:extractive`, …)."""
+    return [settings.api_model, *(f"{settings.api_model}:{b}" for b in settings.allowed_backends)]
 
 
 def backend_for(model: str, settings: Settings) -> Backend | None:
@@ -112,7 +114,9 @@ def models(settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/v1/chat/completions")
-def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep) -> Any:
+async def chat_completions(
+    req: ChatRequest, request: Request, engine: EngineDep, settings: SettingsDep
+) -> Any:
     """OpenAI-compatible chat. The last user message is the question and earlier user/assistant
     messages are the conversation (system messages are ignored). The content is the verified
     answer with [n] markers; `choices[0].citations` (and the last streamed chunk) carries the
@@ -120,11 +124,13 @@ def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep)
     backend = backend_for(req.model, settings)
     question, turns = conversation_of(req, settings)
     filters = req.filters.to_filters() if req.filters else None
-    conv = engine.conversation(prior_turns(turns, settings), k=req.k, filters=filters)
-    kwargs: dict[str, Any] = {"backend": backend, "k": req.k, "filters": filters, "conversation": conv}
+    prior = prior_turns(turns, settings)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    events = await answer_events(engine, request, question, prior, backend=backend, k=req.k, filters=filters)
     if not req.stream:
-        a = engine.ask(question, **kwargs)
+        a = await final_answer(events, request)
+        if a is None:
+            return client_gone()
         return {
             "id": cid,
             "object": "chat.completion",
@@ -141,8 +147,7 @@ def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep)
             ],
             "usage": usage(a),
         }
-    events = engine.ask_stream(question, **kwargs)
-    first = next(events)
+    first = await run_in_threadpool(next, events)
     head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model}
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -165,7 +170,7 @@ def chat_completions(req: ChatRequest, engine: EngineDep, settings: SettingsDep)
             a = core_error(e)
             yield sse(error_body(a.status, a.message, a.type))
         finally:
-            events.close()  # type: ignore[attr-defined]
+            events.close()
 
     return sse_response(chunks())
 

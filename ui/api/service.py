@@ -15,7 +15,8 @@ health = APIRouter(tags=["service"])
 
 @health.get("/healthz")
 def healthz(engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
-    """Liveness and what is indexed (no key needed)."""
+    """Liveness and what is indexed (no key needed); a 503 when the vector store cannot be reached."""
+    engine.store.count()
     return {
         "status": "ok",
         "documents": len(engine.documents()),
@@ -30,7 +31,9 @@ def fallback(*routers: APIRouter) -> APIRouter:
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     router = APIRouter(include_in_schema=False)
 
-    @router.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @router.api_route(
+        "/v1/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+    )
     def unknown(rest: str, request: Request) -> None:
         path = f"/v1/{rest}"
         allowed = sorted({m for r in routes if r.path_regex.match(path) for m in r.methods or ()})
