@@ -550,3 +550,17 @@ def test_only_the_fields_a_person_changed_are_saved_by_hand() -> None:
     assert edits(info, {**shown, "date": " "}) == {"date": ""}  # back to what the article states
     assert edits(info, {**shown, "outlet": ""}) == {}  # nothing was set by hand there
     assert edits(info, {**shown, "author": "Jane  Roe"}) == {"author": "Jane Roe"}
+
+
+def test_example_questions_follow_the_corpus(engine: Engine, seeds_copy: Any) -> None:
+    from rag.library import add_files
+    from ui.chat import ChatActions
+
+    engine.ingest([seeds_copy])
+    actions = ChatActions(engine, engine.settings)
+    before = actions.example_questions()
+    assert len(before) == 4 and all(q.endswith("?") for q in before)
+    text = "Desert locusts reach Anbar\n\nSwarms of desert locusts reached farms in Anbar, officials said.\n"
+    add_files(engine, [("locusts.txt", text.encode())])
+    after = actions.example_questions()
+    assert "What does the article “Desert locusts reach Anbar” report?" in after and after != before

@@ -181,6 +181,8 @@ class ChatActions:
 
     engine: Engine
     settings: Settings
+    # The example questions of one index version (by lexical fingerprint): page loads reuse them.
+    _examples: tuple[str, list[str]] = ("", [])
 
     def open_article(self, args: dict[str, Any]) -> str:
         """Server function behind a citation click: the article with the span highlighted."""
@@ -207,16 +209,22 @@ class ChatActions:
         return render.document_rows(self.engine.documents())
 
     def examples(self) -> Any:
+        """The example questions, as an update of the chat's examples."""
+        return gr.Dataset(samples=[[q] for q in self.example_questions()])
+
+    def example_questions(self) -> list[str]:
         """Example questions from what is indexed now (titles: uploads and the newest first)."""
         docs = self.engine.documents()
         uploads = (self.settings.data_dir / "uploads").resolve()
         newest = sorted(docs, key=lambda d: d.date or "", reverse=True)
         newest.sort(key=lambda d: Path(d.path).parent.resolve() != uploads)  # stable: uploads first
-        texts: dict[str, list[str]] = {}
-        for r in self.engine.lexical.records:
-            texts.setdefault(r.doc_id, []).append(r.text)
-        questions = example_questions(texts, [d.title for d in newest])
-        return gr.Dataset(samples=[[q] for q in questions])
+        lexical = self.engine.lexical
+        if self._examples[0] != lexical.fingerprint:
+            texts: dict[str, list[str]] = {}
+            for r in lexical.records:
+                texts.setdefault(r.doc_id, []).append(r.text)
+            self._examples = (lexical.fingerprint, example_questions(texts, [d.title for d in newest]))
+        return self._examples[1]
 
     def add_files(self, paths: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[Any, ...]:
         """Upload: each file cleaned, embedded and indexed in turn, then a summary per file."""
@@ -422,52 +430,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                         head=f"<style>{CSS}</style>",
                     )
             with gr.Tab("Documents", id="documents"):
-                gr.Markdown(
-                    "The indexed articles. Add your own (.txt, .md, .html: a page saved from a browser "
-                    "works), select one to read it, correct its outlet, date or author, or remove it."
-                )
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        upload = gr.File(
-                            file_count="multiple",
-                            file_types=[".txt", ".md", ".html", ".htm"],
-                            label="Articles to add",
-                            elem_id="nr-upload",
-                        )
-                        add = gr.Button("Add to the index", variant="primary", elem_id="nr-add")
-                    with gr.Column(scale=3):
-                        upload_summary = gr.HTML(render.upload_summary_html([]), elem_id="nr-upload-summary")
-                documents = gr.Dataframe(
-                    value=actions.list_documents,
-                    headers=render.DOCUMENT_HEADERS,
-                    interactive=False,
-                    wrap=True,
-                    column_widths=["15%", "29%", "16%", "11%", "13%", "6%", "10%"],
-                    elem_id="nr-documents",
-                )
-                refresh = gr.Button("Refresh", size="sm")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        gr.Markdown(
-                            "### Selected article\nA value you save here is kept as *set by hand*; "
-                            "save a blank field to go back to what the article states."
-                        )
-                        doc_id = gr.Textbox(label="Document id", interactive=False, elem_id="nr-doc-id")
-                        fix_outlet = gr.Textbox(label="Outlet", elem_id="nr-fix-outlet")
-                        fix_date = gr.Textbox(label="Date", placeholder="YYYY-MM-DD", elem_id="nr-fix-date")
-                        fix_author = gr.Textbox(label="Author", elem_id="nr-fix-author")
-                        save = gr.Button("Save metadata", elem_id="nr-save-meta")
-                        remove = gr.Button("Remove from the index…", variant="stop", elem_id="nr-remove")
-                        with gr.Row(visible=False) as confirm_row:
-                            confirm = gr.Button(
-                                "Yes, remove it and its passages", variant="stop", elem_id="nr-remove-confirm"
-                            )
-                            cancel = gr.Button("Keep it", elem_id="nr-remove-cancel")
-                        doc_message = gr.HTML("", elem_id="nr-doc-message")
-                    with gr.Column(scale=3):
-                        document_view = gr.HTML(
-                            render.viewer_placeholder("Select an article to read it."), elem_id="nr-document"
-                        )
+                _documents_tab(actions, examples)
 
         inputs = [question, session, k, backend, outlet, since, until, author]
         outputs = [chatbot, sources, plain, session, question]
@@ -483,31 +446,84 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
             _new_conversation, None, [chatbot, sources, viewer, plain, session], api_visibility="private"
         )
         copy.click(None, [plain], None, js=COPY_JS)
-        refresh.click(actions.list_documents, None, documents, api_name="documents")
-        editor = [document_view, doc_id, fix_outlet, fix_date, fix_author, confirm_row]
-        documents.select(actions.select_document, None, editor, api_visibility="private")
         private: dict[str, Any] = {"api_visibility": "private"}
-        # Changes to the index one at a time, queued in the browser (the engine also locks them).
-        one_change: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "change"}
-        add.click(
-            actions.add_files,
-            upload,
-            [upload_summary, documents, examples, upload],
-            show_progress_on=[upload_summary],
-            **private,
-            **one_change,
-        )
-        save.click(
-            actions.correct, [doc_id, fix_outlet, fix_date, fix_author], [doc_message, documents], **private
-        )
-        remove.click(lambda: gr.update(visible=True), None, confirm_row, **private)
-        cancel.click(_hidden, None, confirm_row, **private)
-        confirm.click(
-            actions.remove, doc_id, [doc_message, documents, examples, confirm_row], **private, **one_change
-        )
         examples.click(lambda sample: sample[0], examples, question, **private)
         demo.load(actions.examples, None, examples, **private)
     return demo
+
+
+def _documents_tab(actions: ChatActions, examples: Any) -> None:
+    """The Documents tab (inside its `gr.Tab`): upload, the table, the editor, removal; `examples`
+    (the chat's example questions) follow the corpus."""
+    gr.Markdown(
+        "The indexed articles. Add your own (.txt, .md, .html: a page saved from a browser "
+        "works), select one to read it, correct its outlet, date or author, or remove it."
+    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            upload = gr.File(
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm"],
+                label="Articles to add",
+                elem_id="nr-upload",
+            )
+            add = gr.Button("Add to the index", variant="primary", elem_id="nr-add")
+        with gr.Column(scale=3):
+            upload_summary = gr.HTML(render.upload_summary_html([]), elem_id="nr-upload-summary")
+    documents = gr.Dataframe(
+        value=actions.list_documents,
+        headers=render.DOCUMENT_HEADERS,
+        interactive=False,
+        wrap=True,
+        column_widths=["15%", "29%", "16%", "11%", "13%", "6%", "10%"],
+        elem_id="nr-documents",
+    )
+    refresh = gr.Button("Refresh", size="sm")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            gr.Markdown(
+                "### Selected article\nA value you save here is kept as *set by hand*; "
+                "save a blank field to go back to what the article states."
+            )
+            doc_id = gr.Textbox(label="Document id", interactive=False, elem_id="nr-doc-id")
+            fix_outlet = gr.Textbox(label="Outlet", elem_id="nr-fix-outlet")
+            fix_date = gr.Textbox(label="Date", placeholder="YYYY-MM-DD", elem_id="nr-fix-date")
+            fix_author = gr.Textbox(label="Author", elem_id="nr-fix-author")
+            save = gr.Button("Save metadata", elem_id="nr-save-meta")
+            remove = gr.Button("Remove from the index…", variant="stop", elem_id="nr-remove")
+            with gr.Row(visible=False) as confirm_row:
+                confirm = gr.Button(
+                    "Yes, remove it and its passages", variant="stop", elem_id="nr-remove-confirm"
+                )
+                cancel = gr.Button("Keep it", elem_id="nr-remove-cancel")
+            doc_message = gr.HTML("", elem_id="nr-doc-message")
+        with gr.Column(scale=3):
+            document_view = gr.HTML(
+                render.viewer_placeholder("Select an article to read it."), elem_id="nr-document"
+            )
+
+    refresh.click(actions.list_documents, None, documents, api_name="documents")
+    editor = [document_view, doc_id, fix_outlet, fix_date, fix_author, confirm_row]
+    documents.select(actions.select_document, None, editor, api_visibility="private")
+    private: dict[str, Any] = {"api_visibility": "private"}
+    # Changes to the index one at a time, queued in the browser (the engine also locks them).
+    one_change: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "change"}
+    add.click(
+        actions.add_files,
+        upload,
+        [upload_summary, documents, examples, upload],
+        show_progress_on=[upload_summary],
+        **private,
+        **one_change,
+    )
+    save.click(
+        actions.correct, [doc_id, fix_outlet, fix_date, fix_author], [doc_message, documents], **private
+    )
+    remove.click(lambda: gr.update(visible=True), None, confirm_row, **private)
+    cancel.click(_hidden, None, confirm_row, **private)
+    confirm.click(
+        actions.remove, doc_id, [doc_message, documents, examples, confirm_row], **private, **one_change
+    )
 
 
 def _int(value: Any) -> int | None:
