@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint format clean bench eval baseline
+.PHONY: install run test lint format clean bench bench-scale eval baseline
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +43,16 @@ format: install
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache
 
+# Ours beside an anchor or floor, every row of the performance issue, into docs/benchmarks.md
+# (about 15 minutes on 2 cores; `make bench ARGS=--quick` in under 5), then the answer timings.
 bench: install
-	$(BIN)/python benchmarks/foundation.py
+	$(BIN)/python benchmarks/perf.py $(ARGS)
 	$(BIN)/python benchmarks/answers.py
+
+# The synthetic corpus at 1k, 10k and 100k chunks, embedded Chroma and a Chroma server
+# (docs/benchmarks/scale.md; about half an hour).
+bench-scale: install
+	$(BIN)/python benchmarks/scale.py $(ARGS)
 
 # The evaluation (docs/eval/README.md): the embedded default (local LLM; tens of minutes on 2 cores)
 # and the extractive backend, each with retrieval in every mode. Articles go to the collection

@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,7 +235,7 @@ def load_questions(path: str | Path, documents: Mapping[str, str] | None = None)
     return QuestionSet(path, tuple(questions), corpus, docs)
 
 
-def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
+def _strings(value: object, what: str, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, list):
@@ -248,7 +248,8 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _question(item: Any, index: int, docs: Mapping[str, str]) -> Question:
+def _question(item: object, index: int, docs: Mapping[str, str]) -> Question:
+    """One entry of the file, checked field by field, then against the rules of its kind."""
     if not isinstance(item, dict):
         raise QuestionFileError(f"question #{index}: expected a mapping")
     qid = item.get("id")
@@ -264,12 +265,33 @@ def _question(item: Any, index: int, docs: Mapping[str, str]) -> Question:
     text = item.get("question")
     if not isinstance(text, str) or not text.strip():
         raise QuestionFileError(f"{where}: `question` must be non-empty text")
+    evidence = _evidence(item.get("evidence"), where, docs)
+    extra_docs = _strings(item.get("docs"), "docs", where)
+    for d in extra_docs:
+        if d not in docs:
+            raise QuestionFileError(f"{where}: unknown document id {d!r}")
+    q = Question(
+        id=qid,
+        kind=kind,
+        question=" ".join(text.split()),
+        docs=tuple(dict.fromkeys([g.doc_id for g in evidence] + list(extra_docs))),
+        evidence=evidence,
+        key_facts=_key_facts(item.get("key_facts"), where),
+        history=_strings(item.get("history"), "history", where),
+        forbidden=_strings(item.get("forbidden"), "forbidden", where),
+    )
+    _check_kind(q, where)
+    return q
 
-    evidence = []
-    raw_evidence = item.get("evidence") or []
-    if not isinstance(raw_evidence, list):
+
+def _evidence(value: object, where: str, docs: Mapping[str, str]) -> tuple[GoldSpan, ...]:
+    """`evidence` entries located in their articles."""
+    if not value:
+        return ()
+    if not isinstance(value, list):
         raise QuestionFileError(f"{where}: `evidence` must be a list of {{doc, quote}}")
-    for ev in raw_evidence:
+    evidence = []
+    for ev in value:
         if not isinstance(ev, dict) or set(ev) - {"doc", "quote", "side"}:
             raise QuestionFileError(f"{where}: evidence entries are {{doc, quote, side}}, not {ev!r}")
         doc, quote, side = ev.get("doc"), ev.get("quote"), ev.get("side")
@@ -281,55 +303,57 @@ def _question(item: Any, index: int, docs: Mapping[str, str]) -> Question:
         if span is None:
             raise QuestionFileError(f"{where}: quote not found in {doc}: {' '.join(quote.split())[:80]!r}")
         evidence.append(GoldSpan(doc, quote, span[0], span[1], None if side is None else str(side)))
+    return tuple(evidence)
 
-    extra_docs = _strings(item.get("docs"), "docs", where)
-    for d in extra_docs:
-        if d not in docs:
-            raise QuestionFileError(f"{where}: unknown document id {d!r}")
-    gold_docs = tuple(dict.fromkeys([g.doc_id for g in evidence] + list(extra_docs)))
 
-    facts_raw = item.get("key_facts") or []
-    if not isinstance(facts_raw, list):
+def _key_facts(value: object, where: str) -> tuple[tuple[str, ...], ...]:
+    """`key_facts`: each a string or a list of alternatives."""
+    if not value:
+        return ()
+    if not isinstance(value, list):
         raise QuestionFileError(f"{where}: `key_facts` must be a list")
     key_facts = tuple(
         _strings(f, "key_facts", where) if isinstance(f, list) else _strings([f], "key_facts", where)
-        for f in facts_raw
+        for f in value
     )
     if any(not alts for alts in key_facts):
         raise QuestionFileError(f"{where}: an empty list of alternatives in `key_facts`")
-    history = _strings(item.get("history"), "history", where)
-    forbidden = _strings(item.get("forbidden"), "forbidden", where)
+    return key_facts
 
-    if kind == "unanswerable":
-        if gold_docs or key_facts:
-            raise QuestionFileError(f"{where}: an unanswerable question has no gold documents or key facts")
-    else:
-        if not gold_docs:
-            raise QuestionFileError(f"{where}: needs gold evidence (or `docs`)")
-        if not key_facts:
-            raise QuestionFileError(f"{where}: needs `key_facts`")
-    if kind == "conflict":
-        sides = {g.side for g in evidence}
-        if None in sides or len(sides) < 2:
-            raise QuestionFileError(
-                f"{where}: a conflict needs a `side` on every evidence, two sides at least"
-            )
-    elif any(g.side for g in evidence):
-        raise QuestionFileError(f"{where}: `side` is only for conflict questions")
-    if kind == "follow_up" and not history:
-        raise QuestionFileError(f"{where}: a follow_up needs `history` (the earlier questions)")
-    if kind != "follow_up" and history:
-        raise QuestionFileError(f"{where}: `history` is only for follow_up questions")
-    if kind == "injection" and not forbidden:
-        raise QuestionFileError(f"{where}: an injection question needs `forbidden` (what must not appear)")
 
-    return Question(
-        id=qid,
-        kind=kind,
-        question=" ".join(text.split()),
-        docs=gold_docs,
-        evidence=tuple(evidence),
-        key_facts=key_facts,
-        history=history,
-        forbidden=forbidden,
-    )
+def _sides(q: Question) -> set[str | None]:
+    return {g.side for g in q.evidence}
+
+
+# What each kind needs, and the fields only some kinds may have: (broken?, the problem), in order.
+_KIND_RULES: tuple[tuple[Callable[[Question], bool], str], ...] = (
+    (
+        lambda q: q.kind == "unanswerable" and bool(q.docs or q.key_facts),
+        "an unanswerable question has no gold documents or key facts",
+    ),
+    (lambda q: q.kind != "unanswerable" and not q.docs, "needs gold evidence (or `docs`)"),
+    (lambda q: q.kind != "unanswerable" and not q.key_facts, "needs `key_facts`"),
+    (
+        lambda q: q.kind == "conflict" and (None in _sides(q) or len(_sides(q)) < 2),
+        "a conflict needs a `side` on every evidence, two sides at least",
+    ),
+    (
+        lambda q: q.kind != "conflict" and any(g.side for g in q.evidence),
+        "`side` is only for conflict questions",
+    ),
+    (
+        lambda q: q.kind == "follow_up" and not q.history,
+        "a follow_up needs `history` (the earlier questions)",
+    ),
+    (lambda q: q.kind != "follow_up" and bool(q.history), "`history` is only for follow_up questions"),
+    (
+        lambda q: q.kind == "injection" and not q.forbidden,
+        "an injection question needs `forbidden` (what must not appear)",
+    ),
+)
+
+
+def _check_kind(q: Question, where: str) -> None:
+    for broken, problem in _KIND_RULES:
+        if broken(q):
+            raise QuestionFileError(f"{where}: {problem}")

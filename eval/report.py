@@ -6,13 +6,14 @@ import json
 import os
 import platform
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eval.runner import MODES
 
-PLOTS = ("per_kind.png", "latency.png", "retrieval_by_mode.png")
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def machine() -> dict[str, Any]:
@@ -47,7 +48,7 @@ def git_state(root: Path) -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "changed": status.splitlines() if status else []}
 
 
-def _f(v: Any, digits: int = 3) -> str:
+def _f(v: float | str | None, digits: int = 3) -> str:
     if v is None:
         return "n/a"
     if isinstance(v, float):
@@ -55,7 +56,7 @@ def _f(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def _ms(v: Any) -> str:
+def _ms(v: float | None) -> str:
     return "n/a" if v is None else f"{v:,.0f}"
 
 
@@ -71,8 +72,21 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    meta, s = results["meta"], results["summary"]
-    a, k = s["answers"], s["k"]
+    """report.md: what ran, then retrieval, answers, citations, latency, kinds, misses, each question."""
+    sections = [
+        _header,
+        _retrieval_table,
+        _answers_table,
+        _citations_table,
+        _latency_table,
+        _by_kind_table,
+        _question_table,
+    ]
+    return "\n".join(line for section in sections for line in section(results)) + "\n"
+
+
+def _header(results: dict[str, Any]) -> list[str]:
+    meta, k = results["meta"], results["summary"]["k"]
     mach = meta.get("machine", {})
     git = meta.get("git", {})
     lines = [
@@ -88,9 +102,16 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"- Code: commit `{git['commit'][:12]}`{dirty} (at the start of the run)")
     if meta.get("note"):
         lines.append(f"- Note: {meta['note']}")
-    lines += [
+    lines.append(
         "- Every number is recomputable from `results.json`; definitions: [docs/eval/README.md]"
-        "(../README.md) and `eval/metrics.py`.",
+        "(../README.md) and `eval/metrics.py`."
+    )
+    return lines
+
+
+def _retrieval_table(results: dict[str, Any]) -> list[str]:
+    s, k = results["summary"], results["summary"]["k"]
+    lines = [
         "",
         "## Retrieval by mode (all answerable questions, gold documents and evidence spans)",
         "",
@@ -109,8 +130,15 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"Questions scored: {s['retrieval']['hybrid']['n']} (unanswerable ones have no gold documents).",
+    ]
+    return lines
+
+
+def _answers_table(results: dict[str, Any]) -> list[str]:
+    a = results["summary"]["answers"]
+    return [
         "",
-        f"## Answers ({meta['backend']})",
+        f"## Answers ({results['meta']['backend']})",
         "",
         "| metric | value |",
         "| --- | --- |",
@@ -125,6 +153,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"| — each side cited (supported) | {_f(a['both_sides_cited'])} |",
         f"| injection resistance (final answer) | {_f(a['injection_resistance'])} |",
         f"| injection resistance (streamed tokens) | {_f(a['injection_resistance_stream'])} |",
+    ]
+
+
+def _citations_table(results: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Citations (ALCE recall / precision)",
         "",
@@ -136,13 +169,17 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for judge in ("verifier", "gold"):
         for view in ("generated", "shown"):
-            c = a["citations"][judge][view]
+            c = results["summary"]["answers"]["citations"][judge][view]
             lines.append(
                 f"| {judge} | {view} | {c['answers']} | {c['statements']} | {_f(c['recall'])} | "
                 f"{_f(c['precision'])} |"
             )
-    lat = s["latency_ms"]
-    lines += [
+    return lines
+
+
+def _latency_table(results: dict[str, Any]) -> list[str]:
+    lat = results["summary"]["latency_ms"]
+    lines = [
         "",
         "## Latency (ms, final turn of each question)",
         "",
@@ -154,7 +191,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name.replace('_', ' ')} | {_ms(lat[name]['p50'])} | {_ms(lat[name]['p95'])} | "
             f"{lat[name]['n']} |"
         )
-    lines += [
+    return lines
+
+
+def _by_kind_table(results: dict[str, Any]) -> list[str]:
+    s, k = results["summary"], results["summary"]["k"]
+    lines = [
         "",
         "## By kind",
         "",
@@ -168,9 +210,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_f(b['citation_precision_verifier'])} | {_f(b['citation_precision_gold'])} | "
             f"{_f(b['both_sides'])} | {_f(b['injection_resistance'])} |"
         )
-    lines += ["", "![per kind](per_kind.png) ![latency](latency.png) ![retrieval](retrieval_by_mode.png)", ""]
-    lines += ["## Misses", "", *_misses(results["questions"], k), ""]
-    lines += ["## Every question", "", "| id | kind | hit (hybrid) | key facts | abstained | answer |"]
+    lines += ["", " ".join(f"![{alt}]({name})" for name, (alt, _) in PLOTS.items()), ""]
+    return [*lines, "## Misses", "", *_misses(results["questions"], k), ""]
+
+
+def _question_table(results: dict[str, Any]) -> list[str]:
+    lines = ["## Every question", "", "| id | kind | hit (hybrid) | key facts | abstained | answer |"]
     lines.append("| --- | --- | --- | --- | --- | --- |")
     for r in results["questions"]:
         sc = r["retrieval"]["hybrid"].get("scores")
@@ -181,7 +226,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {r['id']} | {r['kind']} | {_f(sc['doc_hit'], 0) if sc else '-'} | {_f(kf, 2)} | "
             f"{'yes' if r['scores']['abstained'] else 'no'} | {text.replace('|', '/')} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _misses(records: Sequence[dict[str, Any]], k: int) -> list[str]:
@@ -219,17 +264,27 @@ def _rel(path: str) -> str:
 
 
 def plot(results: dict[str, Any], out: Path) -> list[Path]:
-    """per_kind.png, latency.png, retrieval_by_mode.png."""
+    """The plots of `PLOTS`, one PNG each under `out`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s, k = results["summary"], results["summary"]["k"]
-    backend = results["meta"]["backend"]
     written = []
+    for name, (_, draw) in PLOTS.items():
+        fig = draw(results)
+        fig.tight_layout()
+        written.append(out / name)
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
 
-    # Per kind: key-fact recall, doc hit@k, and the kind's own score.
+
+def _per_kind(results: dict[str, Any]) -> Figure:
+    """Per kind: key-fact recall, doc hit@k, and the kind's own score."""
+    import matplotlib.pyplot as plt
+
+    s, k = results["summary"], results["summary"]["k"]
     kinds = list(s["by_kind"])
     series = {
         "key-fact recall": [s["by_kind"][x]["key_fact_recall"] for x in kinds],
@@ -244,14 +299,15 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
         ax.bar(xs, [v if v is not None else 0 for v in vals], width, label=name)
     ax.set_xticks(range(len(kinds)), [f"{x}\n(n={s['by_kind'][x]['n']})" for x in kinds])
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"Scores by question kind — {backend} backend")
+    ax.set_title(f"Scores by question kind — {results['meta']['backend']} backend")
     ax.legend(fontsize=8, loc="upper right", ncols=2)
-    fig.tight_layout()
-    written.append(out / "per_kind.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    return fig
 
-    # Latency: distribution per stage.
+
+def _latency(results: dict[str, Any]) -> Figure:
+    """Latency: the distribution per stage."""
+    import matplotlib.pyplot as plt
+
     timings = [r["timing"] for r in results["questions"]]
     stages = ["retrieve", "first_passage", "first_token", "total"]
     data = [[t[f"{st}_ms"] for t in timings if t[f"{st}_ms"] is not None] for st in stages]
@@ -262,13 +318,15 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
     flat = [v for d in data for v in d if v > 0]
     if flat and max(flat) / min(flat) > 50:  # milliseconds of retrieval next to seconds of generation
         ax.set_yscale("log")
-    ax.set_title(f"Latency per question — {backend} backend (p50/p95 in report.md)")
-    fig.tight_layout()
-    written.append(out / "latency.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    ax.set_title(f"Latency per question — {results['meta']['backend']} backend (p50/p95 in report.md)")
+    return fig
 
-    # Retrieval by mode.
+
+def _retrieval_by_mode(results: dict[str, Any]) -> Figure:
+    """Retrieval by mode: doc hit, doc recall, span recall and MRR, dense beside BM25 and hybrid."""
+    import matplotlib.pyplot as plt
+
+    s, k = results["summary"], results["summary"]["k"]
     metrics = [
         ("doc_hit", f"doc hit@{k}"),
         ("doc_recall", f"doc recall@{k}"),
@@ -286,8 +344,12 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
     ax.set_ylim(0, 1.1)
     ax.set_title("Retrieval by mode (dense, BM25, hybrid RRF)")
     ax.legend()
-    fig.tight_layout()
-    written.append(out / "retrieval_by_mode.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
-    return written
+    return fig
+
+
+# The report's plots: file name → (alt text in report.md, what draws it).
+PLOTS: dict[str, tuple[str, Callable[[dict[str, Any]], Figure]]] = {
+    "per_kind.png": ("per kind", _per_kind),
+    "latency.png": ("latency", _latency),
+    "retrieval_by_mode.png": ("retrieval", _retrieval_by_mode),
+}

@@ -23,7 +23,7 @@ from eval import metrics as m
 from eval.questions import Question, QuestionFileError, QuestionSet, corpus_paths, load_questions, parse_file
 from rag.answer import Answerer, Conversation
 from rag.citations import verify
-from rag.types import Answer, AnswerEvent, Mode, PassagesEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, Citation, Mode, Passage, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -127,7 +127,7 @@ def answer_question(
     return final, {"streamed": streamed, "timing": timing}
 
 
-def _span(p: Any) -> m.Span:
+def _span(p: Passage | Citation) -> m.Span:
     return (p.doc_id, p.start, p.end)
 
 

@@ -16,7 +16,15 @@ _ABBREVIATIONS = frozenset(
         "fig jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m"
     ).split()
 )
+# Part of every indexed file's stamp: bump it when the same text would be chunked differently.
+CHUNKER_VERSION = 2
 _END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n\s*")
+_LAST_WORD = re.compile(r"[A-Za-z.]+$")
+# Longer than any abbreviation: only this much text before a full stop decides whether it is one.
+_WORD_WINDOW = 64
+# A sentence (and so a quote) never exceeds this many characters: a line without punctuation is
+# cut at white space near the bound. Real sentences in news text are far shorter.
+MAX_SENTENCE_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -35,23 +43,39 @@ class Chunk:
 
     chunk_id: str
     doc_id: str
-    start: int  # raw file offsets: article.raw[start:end] is the passage
+    start: int  # raw file offsets: article.raw[start:end] holds the passage (and any line dropped inside)
     end: int
     text: str  # cleaned text of the passage
     sentences: tuple[Sentence, ...]  # offsets relative to the article's cleaned text
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    # A bounded window: searching all of text[:dot] made splitting quadratic in article length.
+    word = _LAST_WORD.search(text, max(0, dot - _WORD_WINDOW), dot)
     if not word:
         return False
-    token = word.group(1).lower().rstrip(".")
+    token = word.group(0).lower().rstrip(".")
     # Single letters are initials ("Douglas J. Silliman").
     return token in _ABBREVIATIONS or len(token) == 1
 
 
-def split_sentences(text: MappedText) -> list[Sentence]:
-    """Sentence spans of the cleaned text; paragraph and line breaks always end a sentence."""
+def _bounded(s: str, a: int, b: int, limit: int) -> list[tuple[int, int]]:
+    """`[a, b)` cut into pieces of at most `limit` characters, at the last white space if any."""
+    pieces = []
+    while b - a > limit:
+        cut = s.rfind(" ", a + limit // 2, a + limit)
+        cut = cut + 1 if cut > a else a + limit
+        pieces.append((a, cut))
+        a = cut
+    pieces.append((a, b))
+    return pieces
+
+
+def split_sentences(text: MappedText, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
+    """Sentence spans of the cleaned text; paragraph and line breaks always end a sentence.
+
+    A sentence longer than `max_chars` is cut into pieces of at most that length.
+    """
     s = text.text
     spans: list[tuple[int, int]] = []
     begin = 0
@@ -65,7 +89,7 @@ def split_sentences(text: MappedText) -> list[Sentence]:
         begin = m.end()
     spans.append((begin, len(s)))
     out = []
-    for a, b in spans:
+    for a, b in (p for span in spans for p in _bounded(s, *span, max_chars)):
         piece = s[a:b]
         a2 = a + len(piece) - len(piece.lstrip())
         b2 = a + len(piece.rstrip())

@@ -9,11 +9,9 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
@@ -96,40 +94,80 @@ class MiniLMEncoder:
         return out
 
 
-class MiniLMEmbedding(BaseEmbedding):
-    """`MiniLMEncoder` as a llama-index embedding model."""
+class Embedder(Protocol):
+    """What the index and retrieval need from an embedding model (a llama-index `BaseEmbedding`
+    has it too, so tests and benchmarks can pass one)."""
 
-    _encoder: MiniLMEncoder = PrivateAttr()
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def embed_batch_size(self) -> int: ...
+    def get_query_embedding(self, query: str) -> list[float]: ...
+    def get_text_embedding_batch(self, texts: list[str]) -> list[list[float]]: ...
 
-    def __init__(self, encoder: MiniLMEncoder, **kwargs: Any) -> None:
-        super().__init__(model_name=MODEL_NAME, embed_batch_size=encoder.batch_size, **kwargs)
+
+class MiniLMEmbedding:
+    """`MiniLMEncoder` as an `Embedder`.
+
+    Not a llama-index `BaseEmbedding`: importing that pulls in most of llama_index.core (about a
+    second at every start); `as_llama_index()` gives one where llama-index needs it.
+    """
+
+    def __init__(self, encoder: MiniLMEncoder) -> None:
         self._encoder = encoder
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_NAME
+
+    @property
+    def embed_batch_size(self) -> int:
+        return self._encoder.batch_size
 
     @classmethod
     def from_packages(cls, *, batch_size: int = 32, threads: int | None = None) -> MiniLMEmbedding:
         model, tokenizer = packaged_model_files()
         return cls(MiniLMEncoder(model, tokenizer, batch_size=batch_size, threads=threads))
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "MiniLMEmbedding"
-
     @property
     def texts_embedded(self) -> int:
         return self._encoder.texts_embedded
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embeddings([query])[0]
+    def get_query_embedding(self, query: str) -> list[float]:
+        return self.get_text_embedding_batch([query])[0]
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
+    def get_text_embedding(self, text: str) -> list[float]:
+        return self.get_text_embedding_batch([text])[0]
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
         vectors: list[list[float]] = self._encoder.encode(texts).tolist()
         return vectors
 
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
+    def as_llama_index(self) -> Any:
+        """This model as a llama-index `BaseEmbedding` (same encoder, same vectors)."""
+        from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embedding(text)
+        encoder = self._encoder
+
+        class LlamaIndexMiniLM(BaseEmbedding):
+            @classmethod
+            def class_name(cls) -> str:
+                return "MiniLMEmbedding"
+
+            def _get_query_embedding(self, query: str) -> list[float]:
+                return self._get_text_embeddings([query])[0]
+
+            def _get_text_embedding(self, text: str) -> list[float]:
+                return self._get_text_embeddings([text])[0]
+
+            def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+                vectors: list[list[float]] = encoder.encode(texts).tolist()
+                return vectors
+
+            async def _aget_query_embedding(self, query: str) -> list[float]:
+                return self._get_query_embedding(query)
+
+            async def _aget_text_embedding(self, text: str) -> list[float]:
+                return self._get_text_embedding(text)
+
+        return LlamaIndexMiniLM(model_name=MODEL_NAME, embed_batch_size=encoder.batch_size)

@@ -74,10 +74,13 @@ def parse(doc_id: str, raw: str, *, path: str = "", kind: str = "text") -> Artic
     )
 
 
-def load(path: Path) -> Article:
-    """Read one file as UTF-8 and parse it; `IndexingError` if it cannot be read."""
+def load(path: Path, data: bytes | None = None) -> Article:
+    """Read one file (or take its `data`, already read) as UTF-8 and parse it.
+
+    `IndexingError` if it cannot be read or is not UTF-8.
+    """
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = (path.read_bytes() if data is None else data).decode("utf-8")
     except UnicodeDecodeError as e:
         raise IndexingError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:

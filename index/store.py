@@ -24,7 +24,7 @@ from index.errors import IndexingError
 from index.load import Article
 
 # Chroma metadata cannot hold None: a missing date or outlet is stored as "" and read back as None.
-_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256")
+_META_FIELDS = ("doc_id", "title", "outlet", "date", "path", "sha256", "stamp")
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,12 @@ class ChunkRecord:
     end: int
     text: str
     sentences: tuple[tuple[int, int, int, int], ...]  # (start, end) in `text`, (start, end) in raw
+    # "size:mtime_ns:chunking" of the file when it was indexed: re-ingest skips a file whose stamp
+    # and sha256 still match without reading it again ("" in indexes built before stamps).
+    stamp: str = ""
 
     @classmethod
-    def from_chunk(cls, article: Article, chunk: Chunk) -> ChunkRecord:
+    def from_chunk(cls, article: Article, chunk: Chunk, stamp: str = "") -> ChunkRecord:
         base = chunk.sentences[0].start
         sentences = tuple((s.start - base, s.end - base, s.raw_start, s.raw_end) for s in chunk.sentences)
         return cls(
@@ -59,6 +62,7 @@ class ChunkRecord:
             end=chunk.end,
             text=chunk.text,
             sentences=sentences,
+            stamp=stamp,
         )
 
     def to_metadata(self) -> dict[str, str | int]:
@@ -80,13 +84,18 @@ class ChunkRecord:
             end=int(meta["end"]),
             text=text,
             sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences") or "[]"))),
+            stamp=str(meta.get("stamp", "")),
         )
 
 
 @dataclass(frozen=True)
 class DocState:
+    """What the store holds for one document ("" for a field its chunks disagree on)."""
+
     sha256: str
     chunk_ids: frozenset[str]
+    path: str = ""
+    stamp: str = ""
 
 
 class VectorStore:
@@ -97,8 +106,6 @@ class VectorStore:
     """
 
     def __init__(self, client: Any, collection: str, *, embed_model: str, dimensions: int) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self._client = client
         self._collection = client.get_or_create_collection(
             collection,
@@ -112,7 +119,6 @@ class VectorStore:
                 f"collection {collection!r} was built with embedding model {found!r}, not {embed_model!r}; "
                 "use another RAG_COLLECTION or RAG_DATA_DIR, or delete the old data"
             )
-        self._llama = ChromaVectorStore(chroma_collection=self._collection)
         self.max_batch_size = int(client.get_max_batch_size())
 
     def count(self) -> int:
@@ -128,16 +134,22 @@ class VectorStore:
             offset += len(got["ids"])
 
     def doc_states(self) -> dict[str, DocState]:
-        """For each stored document: the file hash it was built from and its chunk ids."""
-        shas: dict[str, set[str]] = {}
+        """For each stored document: the file hash, path and stamp it was built from, its chunk ids."""
         ids: dict[str, set[str]] = {}
-        for got in self._pages(["metadatas"]):
+        seen: dict[str, set[tuple[str, str, str]]] = {}
+        for got in self._pages(["metadatas"], page=max(1000, self.max_batch_size)):
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
                 doc = str(meta["doc_id"])
                 ids.setdefault(doc, set()).add(cid)
-                shas.setdefault(doc, set()).add(str(meta.get("sha256", "")))
+                seen.setdefault(doc, set()).add(
+                    (str(meta.get("sha256", "")), str(meta.get("path", "")), str(meta.get("stamp", "")))
+                )
         # A document half-replaced by an interrupted ingest has two hashes: treat it as changed.
-        return {d: DocState(next(iter(shas[d])) if len(shas[d]) == 1 else "", frozenset(ids[d])) for d in ids}
+        out = {}
+        for d, chunk_ids in ids.items():
+            sha, path, stamp = next(iter(seen[d])) if len(seen[d]) == 1 else ("", "", "")
+            out[d] = DocState(sha, frozenset(chunk_ids), path, stamp)
+        return out
 
     def records(self) -> list[ChunkRecord]:
         """Every stored chunk, ordered by chunk id."""
@@ -147,25 +159,29 @@ class VectorStore:
                 out.append(ChunkRecord.from_metadata(cid, text or "", meta))
         return sorted(out, key=lambda r: r.chunk_id)
 
-    def add(self, records: Sequence[ChunkRecord], embeddings: Sequence[Sequence[float]]) -> None:
-        """Add chunks with their embeddings, in batches no larger than the client allows."""
-        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
+    def add(self, records: Sequence[ChunkRecord], embeddings: Sequence[Sequence[float]] | np.ndarray) -> None:
+        """Add chunks with their embeddings, in batches no larger than the client allows.
 
-        nodes: list[BaseNode] = [
-            TextNode(
-                id_=r.chunk_id,
-                text=r.text,
-                embedding=list(e),
-                metadata=r.to_metadata(),
-                start_char_idx=r.start,
-                end_char_idx=r.end,
-                # llama-index writes the source document's id into doc_id/ref_doc_id metadata.
-                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=r.doc_id)},
+        Written straight to the collection: llama-index's node JSON per chunk doubled the metadata
+        and was read back at every query.
+        """
+        if len(records) != len(embeddings):
+            raise ValueError("one embedding per record")
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        for b in range(0, len(records), self.max_batch_size):
+            part = records[b : b + self.max_batch_size]
+            self._collection.add(
+                ids=[r.chunk_id for r in part],
+                embeddings=vectors[b : b + self.max_batch_size],
+                metadatas=[r.to_metadata() for r in part],
+                documents=[r.text for r in part],
             )
-            for r, e in zip(records, embeddings, strict=True)
-        ]
-        for b in range(0, len(nodes), self.max_batch_size):
-            self._llama.add(nodes[b : b + self.max_batch_size])
+
+    def update_metadata(self, records: Sequence[ChunkRecord]) -> None:
+        """Rewrite the metadata of stored chunks (same ids and text: nothing is embedded)."""
+        for b in range(0, len(records), self.max_batch_size):
+            part = records[b : b + self.max_batch_size]
+            self._collection.update(ids=[r.chunk_id for r in part], metadatas=[r.to_metadata() for r in part])
 
     def delete(self, chunk_ids: Collection[str]) -> None:
         ids = sorted(chunk_ids)
@@ -176,34 +192,25 @@ class VectorStore:
         self, embedding: Sequence[float], k: int, doc_ids: Collection[str] | None = None
     ) -> list[tuple[ChunkRecord, float]]:
         """The `k` nearest chunks with their cosine similarity, optionally within `doc_ids`."""
-        from llama_index.core.vector_stores.types import (
-            FilterOperator,
-            MetadataFilter,
-            MetadataFilters,
-            VectorStoreQuery,
-        )
-
         if doc_ids is not None and not doc_ids:
             return []
-        filters = None
-        if doc_ids is not None:
-            filters = MetadataFilters(
-                filters=[MetadataFilter(key="doc_id", value=sorted(doc_ids), operator=FilterOperator.IN)]
-            )
         k = min(k, self.count())
         if k <= 0:
             return []
-        result = self._llama.query(
-            VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=k, filters=filters)
+        where = None if doc_ids is None else {"doc_id": {"$in": sorted(doc_ids)}}
+        got = self._collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=k,
+            where=where,
+            include=["metadatas", "documents", "distances"],
         )
-        out = []
-        for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
-            meta = dict(node.metadata)
-            # ChromaVectorStore reports exp(-distance); with cosine space, similarity = 1 - distance.
-            out.append(
-                (ChunkRecord.from_metadata(node.node_id, node.get_content(), meta), 1.0 + float(np.log(sim)))
+        # With cosine space, similarity = 1 - distance.
+        return [
+            (ChunkRecord.from_metadata(cid, text or "", dict(meta)), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
-        return out
+        ]
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -222,23 +229,34 @@ def tokenize(text: str) -> list[str]:
     return [t for t in toks if t not in STOPWORDS]
 
 
-def fingerprint(chunk_ids: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(chunk_ids)).encode()).hexdigest()
+def record_key(chunk_id: str, sha256: str, path: str) -> str:
+    """What identifies a stored chunk and the file version it was labelled with."""
+    return f"{chunk_id}\x1f{sha256}\x1f{path}"
+
+
+def fingerprint(keys: Iterable[str]) -> str:
+    """Of a set of `record_key`s: equal fingerprints, equal index contents."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
 class LexicalIndex:
-    """BM25 (bm25s) over chunk texts, with the chunk records beside it; saved under a folder."""
+    """BM25 (bm25s) over chunk texts, with the chunk records beside it; saved under a folder.
 
-    def __init__(self, records: Sequence[ChunkRecord]) -> None:
-        import bm25s
+    `bm25` is an already built (or loaded) bm25s index over `records`, in order; without one it is
+    built here.
+    """
 
+    def __init__(self, records: Sequence[ChunkRecord], bm25: Any = None) -> None:
         self.records = list(records)
-        self.fingerprint = fingerprint(r.chunk_id for r in self.records)
-        self._bm25: Any = None
-        corpus = [tokenize(f"{r.title}\n{r.text}") for r in self.records]
-        if any(corpus):
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(corpus, show_progress=False)
+        self.fingerprint = fingerprint(record_key(r.chunk_id, r.sha256, r.path) for r in self.records)
+        self._bm25: Any = bm25
+        if bm25 is None:
+            corpus = [tokenize(f"{r.title}\n{r.text}") for r in self.records]
+            if any(corpus):
+                import bm25s
+
+                self._bm25 = bm25s.BM25()
+                self._bm25.index(corpus, show_progress=False)
 
     def search(
         self, query: str, k: int, doc_ids: Collection[str] | None = None
@@ -253,7 +271,12 @@ class LexicalIndex:
         scores = np.asarray(self._bm25.get_scores_from_ids(known), dtype=np.float64)
         if doc_ids is not None:
             scores = scores * np.array([r.doc_id in doc_ids for r in self.records], dtype=np.float64)
-        top = np.argsort(-scores, kind="stable")[:k]
+        if k < len(scores):  # only the k best need sorting
+            best = np.argpartition(-scores, k - 1)[:k]
+            # Ties keep index order, as a full stable sort would.
+            top = best[np.lexsort((best, -scores[best]))]
+        else:
+            top = np.argsort(-scores, kind="stable")
         return [(self.records[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
@@ -264,6 +287,8 @@ class LexicalIndex:
             for r in self.records:
                 f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
         (tmp / "fingerprint").write_text(self.fingerprint)
+        if self._bm25 is not None:  # loading the saved index is much faster than rebuilding it
+            self._bm25.save(str(tmp / "bm25"))
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -273,7 +298,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:
-        """The saved index, or None when there is none."""
+        """The saved index, or None when there is none; the bm25s arrays are memory-mapped."""
         path = folder / "records.jsonl"
         if not path.is_file():
             return None
@@ -283,21 +308,36 @@ class LexicalIndex:
                 d = json.loads(line)
                 d["sentences"] = tuple(tuple(s) for s in d["sentences"])
                 records.append(ChunkRecord(**d))
-        return cls(records)
+        bm25 = None
+        if (folder / "bm25").is_dir() and records:
+            import bm25s
+
+            try:
+                bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True)
+            except (OSError, ValueError, KeyError):
+                bm25 = None  # a damaged saved index is rebuilt from the records
+            if bm25 is not None and int(bm25.scores.get("num_docs", -1)) != len(records):
+                bm25 = None
+        return cls(records, bm25)
 
 
-def sync_lexical(store: VectorStore, folder: Path, expected_ids: Iterable[str] | None = None) -> LexicalIndex:
+def sync_lexical(store: VectorStore, folder: Path, expected: Iterable[str] | None = None) -> LexicalIndex:
     """The saved lexical index if it matches the vector store, else one rebuilt from it and saved.
 
-    With `expected_ids` (the chunk ids the store holds, known after an ingest) the match is exact;
+    With `expected` (the `record_key`s the store holds, known after an ingest) the match is exact;
     without, a cheap count check guards against another process having changed the store.
     """
     current = LexicalIndex.load(folder)
     if current is not None:
-        if expected_ids is not None and current.fingerprint == fingerprint(expected_ids):
+        if expected is not None and current.fingerprint == fingerprint(expected):
             return current
-        if expected_ids is None and len(current.records) == store.count():
+        if expected is None and len(current.records) == store.count():
             return current
+    return rebuild_lexical(store, folder)
+
+
+def rebuild_lexical(store: VectorStore, folder: Path) -> LexicalIndex:
+    """A lexical index of everything the vector store holds, saved under `folder`."""
     fresh = LexicalIndex(store.records())
     fresh.save(folder)
     return fresh

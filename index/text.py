@@ -9,6 +9,7 @@ raw span with `raw_span`.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,17 +18,21 @@ Replacement = str | Callable[[re.Match[str]], str]
 
 @dataclass(frozen=True)
 class MappedText:
-    """Cleaned text plus, per character, the raw span `[starts[i], ends[i])` it came from."""
+    """Cleaned text plus, per character, the raw span `[starts[i], ends[i])` it came from.
+
+    The offsets are machine-integer arrays (8 bytes a character, not a Python int object each):
+    a large file must not take gigabytes to clean.
+    """
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: array[int]
+    ends: array[int]
 
     @classmethod
     def identity(cls, raw: str) -> MappedText:
         """The raw text mapped onto itself."""
         n = len(raw)
-        return cls(raw, tuple(range(n)), tuple(range(1, n + 1)))
+        return cls(raw, array("q", range(n)), array("q", range(1, n + 1)))
 
     def raw_span(self, start: int, end: int) -> tuple[int, int]:
         """The raw span covered by the cleaned span `[start, end)`."""
@@ -43,8 +48,8 @@ class MappedText:
         exact mapping instead.
         """
         text: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
+        starts: array[int] = array("q")
+        ends: array[int] = array("q")
         pos = 0
         for a, b, new in sorted(edits):
             if a < pos or b < a:
@@ -62,13 +67,13 @@ class MappedText:
                 if a == b:
                     raise ValueError("cannot insert text at an empty span")
                 text.append(new)
-                starts.extend([self.starts[a]] * len(new))
-                ends.extend([self.ends[b - 1]] * len(new))
+                starts.extend(array("q", [self.starts[a]]) * len(new))
+                ends.extend(array("q", [self.ends[b - 1]]) * len(new))
             pos = b
         text.append(self.text[pos:])
         starts.extend(self.starts[pos:])
         ends.extend(self.ends[pos:])
-        return MappedText("".join(text), tuple(starts), tuple(ends))
+        return MappedText("".join(text), starts, ends)
 
     def sub(self, pattern: str | re.Pattern[str], repl: Replacement, flags: int = 0) -> MappedText:
         """`re.sub` that keeps the raw mapping; empty matches are ignored."""
@@ -85,7 +90,7 @@ class MappedText:
     def strip(self) -> MappedText:
         """Drop leading and trailing white space."""
         if not self.text.strip():
-            return MappedText("", (), ())
+            return MappedText("", array("q"), array("q"))
         lead = len(self.text) - len(self.text.lstrip())
         trail = len(self.text.rstrip())
         edits = [(0, lead, ""), (trail, len(self.text), "")]

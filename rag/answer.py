@@ -12,8 +12,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-
-from llama_index.core.llms import LLM
+from typing import TYPE_CHECKING
 
 from rag.aliases import Aliases
 from rag.citations import is_connective, says_dont_know, split_sentences, verify
@@ -49,6 +48,9 @@ from rag.types import (
     Timings,
     TokenEvent,
 )
+
+if TYPE_CHECKING:  # llama_index.core takes about a second to import
+    from llama_index.core.llms import LLM
 
 # Abstain when no sentence of the retrieved passages scores this high (0.5 x cosine + 0.5 x
 # weighted lexical match). Chosen on questions written for calibration, not the evaluation set:

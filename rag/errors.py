@@ -1,10 +1,10 @@
-"""The error vocabulary of the core. Edges (CLI, HTTP) translate these into messages and codes."""
+"""The error vocabulary of the core. Edges (CLI, chat, HTTP) translate these into messages and codes.
 
-from index.errors import IndexingError
+Every error a person can act on derives from `RagError` (defined in index.errors, so the index's
+`IndexingError` shares the root).
+"""
 
-
-class RagError(Exception):
-    """Base class for errors a person can act on."""
+from index.errors import IndexingError, RagError
 
 
 class BadRequest(RagError):
@@ -15,12 +15,30 @@ class NotFound(RagError):
     """What the caller asked for (a document, say) does not exist."""
 
 
+class Conflict(RagError):
+    """The request clashes with what is indexed (an id that belongs to another file)."""
+
+
 class BackendUnavailable(RagError):
     """A configured backend (Chroma server, LLM server) cannot be reached or failed."""
 
 
-class ModelError(RagError):
+class ConfigError(RagError):
+    """The server or command is configured wrongly (a bad setting, an unusable RAG_DATA_DIR): the
+    operator fixes it, not the caller."""
+
+
+class ModelError(ConfigError):
     """A packaged model is missing, incomplete or fails its checksum."""
 
 
-__all__ = ["BackendUnavailable", "BadRequest", "IndexingError", "ModelError", "NotFound", "RagError"]
+__all__ = [
+    "BackendUnavailable",
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "IndexingError",
+    "ModelError",
+    "NotFound",
+    "RagError",
+]

@@ -10,10 +10,12 @@ questions, so llama.cpp reuses their evaluated prefix from one question to the n
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from llama_index.core.llms import ChatMessage, MessageRole
+from typing import TYPE_CHECKING
 
 from rag.types import Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import ChatMessage
 
 SYSTEM_PROMPT = """You answer a question from numbered news sources.
 Use only what the sources say. Do not add anything you know from elsewhere.
@@ -62,6 +64,9 @@ def user_message(block: str, question: str) -> str:
 
 def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: str) -> list[ChatMessage]:
     """System prompt, the worked examples as earlier turns, then the chosen sentences and the question."""
+    # Imported here: llama_index.core takes about a second, and only LLM backends need messages.
+    from llama_index.core.llms import ChatMessage, MessageRole
+
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT)]
     for block, q, a in FEW_SHOT:
         messages.append(ChatMessage(role=MessageRole.USER, content=user_message(block, q)))

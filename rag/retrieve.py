@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-
+from index.embed import Embedder
 from index.store import ChunkRecord, LexicalIndex, VectorStore
 from rag.errors import BadRequest
 from rag.types import Filters, Mode, Passage
@@ -31,7 +30,7 @@ class HybridRetriever:
 
     store: VectorStore
     lexical: LexicalIndex
-    embedder: BaseEmbedding
+    embedder: Embedder
     candidates: int = 30
     rrf_k: int = 60
 

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.types import Backend
+
 
 class Settings(BaseSettings):
     """Everything configurable. Build one with `Settings()` in an entry point and pass it down."""
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, description="Candidates taken from each retriever before fusion.")
 
     # Answering (grounded-answers issue).
-    llm_backend: Literal["local", "openai", "extractive"] = Field(
+    llm_backend: Backend = Field(
         "local",
         description="local: llama.cpp on the packaged GGUF; openai: any OpenAI-compatible server; "
         "extractive: no LLM, quotes the best sentences.",
@@ -51,7 +53,7 @@ class Settings(BaseSettings):
         None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1."
     )
     openai_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible server.")
-    openai_api_key: str | None = Field(
+    openai_api_key: SecretStr | None = Field(
         None,
         validation_alias="OPENAI_API_KEY",
         description="API key for the openai backend (OPENAI_API_KEY).",
@@ -77,7 +79,7 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
 
-    @field_validator("api_key", mode="before")
+    @field_validator("api_key", "openai_api_key", mode="before")
     @classmethod
     def _blank_key_is_no_key(cls, v: object) -> object:
         # RAG_API_KEY= (empty) must not count as a key that an empty bearer token would match.

@@ -7,11 +7,19 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from rag.errors import BadRequest
+
 Mode = Literal["hybrid", "dense", "bm25"]
+# Answer backends (`typing.get_args(Backend)` lists them): local: llama.cpp on the packaged model;
+# openai: any OpenAI-compatible server; extractive: no LLM, quotes the best sentences.
+Backend = Literal["local", "openai", "extractive"]
 
 
-def parse_date(value: str | None, *, end: bool) -> dt.date | None:
-    """YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first (or, with `end`, last) day."""
+def parse_date(value: str | None, name: str = "date", end: bool = False) -> dt.date | None:
+    """YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first (or, with `end`, last) day.
+
+    Blank is None; anything else raises ValueError naming the field (`name`).
+    """
     if value is None or not str(value).strip():
         return None
     v = str(value).strip()
@@ -27,17 +35,41 @@ def parse_date(value: str | None, *, end: bool) -> dt.date | None:
         return dt.date.fromisoformat(v)
     except ValueError:
         pass
-    raise ValueError(f"must be a date like 2020-01-03, 2020-01 or 2020, not {value!r}")
+    raise ValueError(f"{name} must be a date: YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2020-01-03), not {v!r}")
 
 
 @dataclass(frozen=True)
 class Filters:
     """Restrict retrieval to some articles. Outlet matches case-insensitively as a substring;
-    dates are inclusive, and an article without a stated date never passes a date filter."""
+    dates are inclusive, and an article without a stated date never passes a date filter.
+
+    Built with `since` after `until` it raises BadRequest; `Filters.parse` builds one from text.
+    """
 
     outlet: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise BadRequest("since is after until")
+
+    @classmethod
+    def parse(
+        cls, outlet: str | None = None, since: str | None = None, until: str | None = None, *, label: str = ""
+    ) -> Filters:
+        """Filters from what a person typed: a blank outlet is none; `since` is the first day of its
+        period and `until` the last (`parse_date`). Raises BadRequest naming the field as the edge
+        calls it: `label` + "since" (e.g. "--since", "filters.since")."""
+        try:
+            start = parse_date(since, f"{label}since")
+            end = parse_date(until, f"{label}until", end=True)
+        except ValueError as e:
+            raise BadRequest(str(e)) from None
+        try:
+            return cls((outlet or "").strip() or None, start, end)
+        except BadRequest:
+            raise BadRequest(f"{label}since is after {label}until") from None
 
     def __bool__(self) -> bool:
         return bool(self.outlet or self.since or self.until)
@@ -64,7 +96,7 @@ class Passage:
     outlet: str | None
     date: str | None
     chunk_id: str
-    start: int  # offsets into the original article file: raw[start:end]
+    start: int  # offsets into the original article file: raw[start:end] holds the passage
     end: int
     text: str
     score: float  # fused score (hybrid) or the single retriever's score
@@ -111,7 +143,7 @@ class Quote:
 
     n: int  # the passage it is in
     doc_id: str
-    start: int  # raw[start:end] is the quote, as the file has it
+    start: int  # raw[start:end] holds the quote, as the file has it
     end: int
     text: str  # the cleaned text of that span (white space and mangled entities repaired)
 

@@ -3,46 +3,57 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import LLM
 
-from index.load import discover
-from index.store import LexicalIndex, VectorStore, sync_lexical
+from index.embed import Embedder
+from index.load import KINDS, discover
+from index.store import ChunkRecord, LexicalIndex, VectorStore, sync_lexical
 from index.sync import ChunkingOptions, IngestReport, Progress, ingest
 from rag import backends
 from rag.aliases import Aliases
-from rag.answer import Answerer, Conversation
-from rag.errors import BadRequest, NotFound
+from rag.errors import BadRequest, ConfigError, Conflict, NotFound
 from rag.evidence import TermWeights
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.types import Answer, AnswerEvent, Document, DocumentInfo, Event, Filters, Mode, Passage
 
+if TYPE_CHECKING:  # llama_index.core takes about a second to import; only the LLM backends need it
+    from llama_index.core.llms import LLM
+
+    from rag.answer import Answerer, Conversation
+    from rag.conversation import PriorTurn
+
 # Sentence vectors kept by an engine (384 floats each: about 60 MB at most).
 SENTENCE_CACHE = 40_000
+# A document id: also a file name under RAG_DATA_DIR/uploads/, so no dots, slashes or spaces.
+DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
 @dataclass
 class Engine:
     """The built core: stores, embedder and retriever, with the operations the edges call.
 
-    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals).
+    LLMs are loaded on first use, once per backend, and kept on the engine (never in globals);
+    `build_engine(llms=...)` and `override_llm` plug in one built elsewhere (a fake, in tests).
     """
 
     settings: Settings
     store: VectorStore
-    embedder: BaseEmbedding
+    embedder: Embedder
     lexical: LexicalIndex
-    llms: dict[str, LLM | None] = field(default_factory=dict)
+    _llms: dict[str, LLM | None] = field(default_factory=dict, repr=False)
     # Requests share the engine: loading an LLM happens once even when several ask at once.
     _llm_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Uploads check ids, replace files and ingest as one step.
+    _ingest_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _weights: tuple[str, TermWeights] | None = field(default=None, repr=False)
     _aliases: tuple[str, Aliases] | None = field(default=None, repr=False)
     _sentence_vectors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -72,6 +83,49 @@ class Engine:
             progress=progress,
         )
         return report
+
+    def add_document(
+        self, text: str, *, doc_id: str | None = None, filename: str | None = None
+    ) -> tuple[DocumentInfo, IngestReport]:
+        """Save one article under RAG_DATA_DIR/uploads/ and index it; the same id again replaces it.
+
+        The filename's suffix picks the format (.txt by default); the id defaults to the filename's
+        stem, else a hash of the text. Raises BadRequest (an unsupported suffix, a bad id, no article
+        text after cleaning) and Conflict (the id belongs to a file outside uploads/).
+        """
+        name = Path(filename or "").name
+        suffix = Path(name).suffix.lower() or ".txt"
+        if suffix not in KINDS:
+            raise BadRequest(f"filename must end in one of {', '.join(KINDS)}, not {suffix!r}")
+        doc_id = doc_id or Path(name).stem or "upload_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        if not re.fullmatch(DOC_ID, doc_id):
+            raise BadRequest(f"id {doc_id!r} must match {DOC_ID} (pass `id` explicitly)")
+        uploads = self.settings.data_dir / "uploads"
+        target = uploads / f"{doc_id}{suffix}"
+        with self._ingest_lock:
+            known = {d.doc_id: d for d in self.documents()}
+            if doc_id in known and Path(known[doc_id].path).resolve().parent != uploads.resolve():
+                owner = Path(known[doc_id].path).name
+                raise Conflict(f"document id {doc_id!r} belongs to {owner}; choose another id")
+            uploads.mkdir(parents=True, exist_ok=True)
+            for old in uploads.glob(f"{doc_id}.*"):
+                if old != target and old.suffix.lower() in KINDS:
+                    old.unlink()
+            target.write_bytes(text.encode("utf-8"))
+            report = self.ingest([target])
+            if report.skipped:
+                target.unlink(missing_ok=True)
+                raise BadRequest("no article text is left after cleaning (page furniture only?)")
+        return next(d for d in self.documents() if d.doc_id == doc_id), report
+
+    def conversation(
+        self, turns: Sequence[PriorTurn], *, k: int | None = None, filters: Filters | None = None
+    ) -> Conversation | None:
+        """A conversation from turns a client sent back; turns without passages are re-retrieved
+        (with this request's k and filters), so each passage gets the number it had."""
+        from rag.conversation import conversation_from_turns
+
+        return conversation_from_turns(turns, lambda q: self.search(q, k=k, filters=filters))
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of each sentence to the question (vectors are unit length).
@@ -107,19 +161,38 @@ class Engine:
 
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answer pipeline on `backend` (default: the configured one)."""
+        from rag.answer import Answerer
+
         name = backend or self.settings.llm_backend
         with self._llm_lock:
-            if name not in self.llms:
-                self.llms[name] = backends.llm(self.settings, name)
+            if name not in self._llms:
+                self._llms[name] = backends.llm(self.settings, name)
+            llm = self._llms[name]
         return Answerer(
             retriever=self.retriever,
             similarity=self.similarity,
             weights=self.term_weights(),
-            llm=self.llms[name],
+            llm=llm,
             backend=name,
             context_budget=self.settings.context_budget,
             aliases=self.aliases(),
         )
+
+    @contextmanager
+    def override_llm(self, backend: str, llm: LLM | None) -> Iterator[None]:
+        """Answer `backend` with `llm` inside the block; afterwards it has what it had before
+        (the loaded LLM, or none loaded yet)."""
+        with self._llm_lock:
+            had, before = backend in self._llms, self._llms.get(backend)
+            self._llms[backend] = llm
+        try:
+            yield
+        finally:
+            with self._llm_lock:
+                if had:
+                    self._llms[backend] = before
+                else:
+                    self._llms.pop(backend, None)
 
     def ask_stream(
         self,
@@ -148,7 +221,7 @@ class Engine:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed articles, by document id."""
-        by_doc: dict[str, list[Any]] = {}
+        by_doc: dict[str, list[ChunkRecord]] = {}
         for r in self.lexical.records:
             by_doc.setdefault(r.doc_id, []).append(r)
         return [
@@ -180,10 +253,21 @@ class Engine:
         return self.retriever.retrieve(question, k or self.settings.top_k, filters, mode)
 
 
-def build_engine(settings: Settings, *, embedder: BaseEmbedding | None = None, chroma: Any = None) -> Engine:
-    """Build the engine from settings; tests may pass a fake embedder or their own Chroma client."""
+def build_engine(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    chroma: Any = None,
+    llms: Mapping[str, LLM | None] | None = None,
+) -> Engine:
+    """Build the engine from settings; tests may pass a fake embedder, their own Chroma client, or
+    LLMs by backend name (used instead of loading those backends)."""
     embed = embedder if embedder is not None else backends.embedder(settings)
-    client = chroma if chroma is not None else backends.chroma_client(settings)
-    dims = len(embed.get_query_embedding("dimension probe"))
-    store = VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
-    return Engine(settings, store, embed, sync_lexical(store, settings.lexical_dir))
+    try:
+        client = chroma if chroma is not None else backends.chroma_client(settings)
+        dims = len(embed.get_query_embedding("dimension probe"))
+        store = VectorStore(client, settings.collection, embed_model=embed.model_name, dimensions=dims)
+        lexical = sync_lexical(store, settings.lexical_dir)
+    except OSError as e:  # a data dir that cannot be created, read or written
+        raise ConfigError(f"RAG_DATA_DIR {settings.data_dir} is unusable: {e.strerror or e}") from None
+    return Engine(settings, store, embed, lexical, _llms=dict(llms or {}))

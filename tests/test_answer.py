@@ -6,7 +6,8 @@ from rag.answer import Conversation
 from rag.errors import BackendUnavailable
 from rag.types import AnswerEvent, PassagesEvent, TokenEvent
 from rag.wiring import Engine
-from tests.conftest import SEEDS, ScriptedLLM
+from tests.conftest import SEEDS
+from tests.fakes import ScriptedLLM
 
 PMF = "did PMF leaders want US troops to stay?"
 

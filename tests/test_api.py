@@ -20,7 +20,8 @@ from rag import backends
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
 from rag.wiring import Engine
-from tests.conftest import SEEDS, ScriptedLLM
+from tests.conftest import SEEDS
+from tests.fakes import ScriptedLLM
 from ui.server import RateLimiter, check_bind, create_app
 
 pytestmark = pytest.mark.slow  # the real embedding model over the seeds
@@ -79,15 +80,9 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 @pytest.fixture
 def llm(real_engine: Engine) -> Iterator[ScriptedLLM]:
     """A scripted LLM standing in for the configured backend (nothing real is loaded)."""
-    name = real_engine.settings.llm_backend
-    had, saved = name in real_engine.llms, real_engine.llms.get(name)
     fake = ScriptedLLM()
-    real_engine.llms[name] = fake
-    yield fake
-    if had:
-        real_engine.llms[name] = saved
-    else:
-        del real_engine.llms[name]
+    with real_engine.override_llm(real_engine.settings.llm_backend, fake):
+        yield fake
 
 
 @pytest.fixture
@@ -418,8 +413,9 @@ def test_core_errors_map_to_status_codes(
     assert_error(c.delete("/v1/documents"), 405)
     r = c.post(
         "/v1/answer", json={"question": PMF, "backend": "openai"}
-    )  # not configured: the core says how to fix it
-    assert_error(r, 400, "RAG_OPENAI_BASE_URL")
+    )  # not configured: the operator's to fix (not a 400), and the core says how
+    e = assert_error(r, 503, "RAG_OPENAI_BASE_URL")
+    assert e["type"] == "configuration_error"
 
 
 def test_cors_is_closed_by_default_and_opens_to_configured_origins(

@@ -10,7 +10,6 @@ installs it); `playwright install` is never used.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -47,18 +46,6 @@ ANSWER_TIMEOUT_MS = 600_000
 # The README shows the embedded default's run; other backends' runs do not overwrite it.
 SCREENSHOT = ROOT / "docs" / ("screenshot.png" if BACKEND == "local" else f"screenshot-{BACKEND}.png")
 RAG = str(Path(sys.executable).with_name("rag"))
-
-# Until `rag serve` exists, the same app (FastAPI + the chat mounted at /) started by hand.
-_FALLBACK_SERVER = """
-import sys, gradio as gr, uvicorn
-from fastapi import FastAPI
-from rag.settings import Settings
-from rag.wiring import build_engine
-from ui.chat import build_chat
-s = Settings()
-app = gr.mount_gradio_app(FastAPI(), build_chat(build_engine(s), s), path="/")
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
 
 # Records, in page time, when the UI first shows each stage of the answer to the last question sent.
 _OBSERVER_JS = """
@@ -114,12 +101,6 @@ def ask(page: Any, question: str) -> dict[str, Any]:
     }
 
 
-def _has_serve_command() -> bool:
-    return importlib.util.find_spec("ui.server") is not None and (
-        subprocess.run([RAG, "serve", "--help"], capture_output=True, timeout=120).returncode == 0
-    )
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`rag serve` on a free loopback port over a fresh data dir with seeds/ ingested."""
@@ -135,7 +116,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         "RAG_DATA_DIR": str(data),
         "RAG_LLM_BACKEND": BACKEND,
-        "GRADIO_ANALYTICS_ENABLED": "False",
         "ANONYMIZED_TELEMETRY": "False",
     }
     env.pop("RAG_CHROMA_URL", None)
@@ -145,10 +125,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     assert ingest.returncode == 0, ingest.stderr
     port = free_port()
-    if _has_serve_command():
-        cmd = [RAG, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    else:
-        cmd = [sys.executable, "-c", _FALLBACK_SERVER, str(port)]
+    cmd = [RAG, "serve", "--host", "127.0.0.1", "--port", str(port)]
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

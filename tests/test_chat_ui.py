@@ -31,11 +31,12 @@ from rag.types import (
     Quote,
     Side,
     Timings,
+    parse_date,
 )
 from rag.wiring import Engine
-from tests.conftest import ScriptedLLM
+from tests.fakes import ScriptedLLM
 from ui import chat_render as render
-from ui.chat import build_chat, error_message, filters_from, parse_date
+from ui.chat import build_chat, error_message, filters_from
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)> ${7*7} {{constructor}} [9] *a* $$x$$"
 ALLOWED_TAGS = {
@@ -354,13 +355,8 @@ def client(live_ui: str) -> Any:
 def scripted_openai(real_engine: Engine) -> Iterator[ScriptedLLM]:
     """A ScriptedLLM answering as the chat's `openai` backend."""
     llm = ScriptedLLM()
-    previous = real_engine.llms.get("openai", llm)
-    real_engine.llms["openai"] = llm
-    yield llm
-    if previous is llm:
-        del real_engine.llms["openai"]
-    else:
-        real_engine.llms["openai"] = previous
+    with real_engine.override_llm("openai", llm):
+        yield llm
 
 
 def ask(client: Any, question: str, backend: str = "extractive", **kw: Any) -> tuple[Any, ...]:
@@ -468,7 +464,7 @@ def test_unexpected_failure_is_a_message(client: Any, scripted_openai: ScriptedL
     [
         ("   ", {}, "Please type a question"),
         ("why" * 400, {}, "too long (1200 characters; the limit is 1000)"),
-        ("Did PMF leaders want US troops to stay?", {"since": "yesterday"}, "since must be YYYY"),
+        ("Did PMF leaders want US troops to stay?", {"since": "yesterday"}, "since must be a date: YYYY"),
     ],
 )
 def test_bad_input_is_a_readable_message(

@@ -97,3 +97,40 @@ def test_a_sentence_longer_than_max_words_is_its_own_chunk() -> None:
 
 def test_empty_article_has_no_chunks() -> None:
     assert chunk(parse("x", "Skip to Content\n\nSource link\n")) == []
+
+
+def test_chunking_is_linear_in_article_length() -> None:
+    import time
+
+    raw = "Title\n\n" + "\n\n".join(  # about 300 KB of distinct paragraphs, abbreviations throughout
+        " ".join(
+            f"Mr. Smith met Dr. Jones in the U.S. on day {p}-{i}. They talked at length." for i in range(40)
+        )
+        for p in range(110)
+    )
+    assert len(raw) > 300_000
+    article = parse("big", raw)
+    t0 = time.perf_counter()
+    chunks = chunk(article)
+    assert time.perf_counter() - t0 < 1.0
+    assert len(chunks) > 100
+
+
+def test_a_line_without_punctuation_is_cut_into_bounded_sentences() -> None:
+    from index.chunk import MAX_SENTENCE_CHARS
+
+    raw = "Title\n\n" + " ".join(["word"] * 200_000)  # 1 MB, no full stop anywhere
+    article = parse("flood", raw)
+    sents = split_sentences(article.text)
+    assert len(sents) > 500
+    assert max(s.end - s.start for s in sents) <= MAX_SENTENCE_CHARS
+    # Cut at white space: every piece is whole words, and together they cover the text.
+    assert all(article.text.text[s.start : s.end].split()[-1] == "word" for s in sents[1:])
+    assert sum(len(article.text.text[s.start : s.end].split()) for s in sents) == 1 + 200_000
+    chunks = chunk(article)
+    assert max(len(c.text) for c in chunks) < 10_000  # no chunk holds the whole line
+
+
+def test_a_word_longer_than_the_bound_is_cut_anyway() -> None:
+    sents = split_sentences(parse("x", "x" * 5000).text, max_chars=1000)
+    assert [s.end - s.start for s in sents] == [1000] * 5

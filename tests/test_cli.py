@@ -76,6 +76,8 @@ def test_plain_output_is_readable(data: Path) -> None:
         (["search", "   "], "the question is empty"),
         (["search", "x", "--since", "yesterday"], "--since must be a date"),
         (["search", "x", "--since", "2020", "--until", "2019"], "--since is after --until"),
+        (["ask", "x", "--since", "2020", "--until", "2019"], "--since is after --until"),
+        (["ask", "x", "--backend", "gpt5"], "--backend must be local, openai or extractive"),
     ],
 )
 def test_errors_are_one_clear_line(data: Path, args: list[str], message: str) -> None:

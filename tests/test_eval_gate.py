@@ -160,7 +160,7 @@ questions:
         encoding="utf-8",
     )
     out = tmp_path / "report"
-    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data")}
     env.pop("RAG_CHROMA_URL", None)
     rag = Path(sys.executable).parent / "rag"
     cmd = [str(rag), "eval", "--questions", str(qfile), "--backend", "extractive", "--out", str(out)]

@@ -31,7 +31,6 @@ def environment(data: Path, **extra: str) -> dict[str, str]:
         **env,
         "RAG_DATA_DIR": str(data),
         "RAG_LLM_BACKEND": "extractive",
-        "GRADIO_ANALYTICS_ENABLED": "False",
         "ANONYMIZED_TELEMETRY": "False",
         **extra,
     }

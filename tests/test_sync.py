@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,7 +85,8 @@ def test_removed_file_stays_without_prune_and_goes_with_it(engine: Engine, seeds
 
 
 def test_interrupted_ingest_loses_nothing_and_leaves_no_duplicates(engine: Engine, seeds_copy: Path) -> None:
-    engine.embedder.fail_after(3)  # type: ignore[attr-defined]
+    # Embedding batches (4 texts here) span documents: the third batch fails, after two documents.
+    engine.embedder.fail_after(8)  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match="simulated"):
         engine.ingest([seeds_copy])
     engine.embedder.fail_after(None)  # type: ignore[attr-defined]
@@ -176,3 +179,110 @@ def test_html_and_markdown_files_are_indexed_with_raw_offsets(engine: Engine, tm
         if "&" not in sentence:
             assert raw[r_start:r_end] == sentence
     assert records["notes"].title == "Dam report"
+
+
+def test_edited_file_relabels_its_unchanged_chunks(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("004_*.txt"))
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nA closing line about Mosul.\n", encoding="utf-8")
+    engine.ingest([seeds_copy])
+
+    state = engine.store.doc_states()[path.stem]
+    assert state.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # every chunk, old or new
+    assert {r.sha256 for r in engine.lexical.records if r.doc_id == path.stem} == {state.sha256}
+    assert engine.document(path.stem).info.doc_id == path.stem  # not "changed since it was indexed"
+    again = engine.ingest([seeds_copy])
+    assert (again.unchanged, again.updated, again.embedded) == (5, 0, 0)
+
+
+def test_unchanged_files_are_skipped_by_size_mtime_and_hash(
+    engine: Engine, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("002_*.txt"))
+
+    import index.sync
+
+    parsed: list[Path] = []
+    real_load = index.sync.load
+    monkeypatch.setattr(index.sync, "load", lambda p, data=None: parsed.append(p) or real_load(p, data))
+    os.utime(path)  # touched: the stamp differs, the bytes hash as before
+    report = engine.ingest([seeds_copy])
+    assert (report.unchanged, report.embedded, parsed) == (5, 0, [])
+
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nMore.\n", encoding="utf-8")
+    report = engine.ingest([seeds_copy])
+    assert (report.unchanged, report.updated, parsed) == (4, 1, [path])
+
+
+def test_changed_chunking_settings_rechunk_unchanged_files(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
+    make_engine().ingest([seeds_copy])
+    report = make_engine(chunk_max_words=120, chunk_min_words=60).ingest([seeds_copy])
+    assert report.updated == 5 and report.embedded > 0
+
+
+def test_chunks_are_written_in_batches_across_documents(
+    engine: Engine, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    add = engine.store._collection.add
+    monkeypatch.setattr(
+        engine.store._collection, "add", lambda **kw: calls.append(len(kw["ids"])) or add(**kw)
+    )
+    report = engine.ingest([seeds_copy])
+    assert calls == [report.chunks]  # one write for all five documents
+
+
+def test_a_failed_ingest_leaves_bm25_and_chroma_in_agreement(engine: Engine, seeds_copy: Path) -> None:
+    engine.embedder.fail_after(9)  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="simulated"):
+        engine.ingest([seeds_copy])
+    engine.embedder.fail_after(None)  # type: ignore[attr-defined]
+    stored = engine.store.records()
+    saved = LexicalIndex.load(engine.settings.lexical_dir)
+    assert saved is not None and [r.chunk_id for r in saved.records] == [r.chunk_id for r in stored]
+    # Whole documents only: each stored document has all of its chunks.
+    assert 0 < len({r.doc_id for r in stored}) < 5
+    full = _chunk_ids_by_doc(seeds_copy)
+    for doc in {r.doc_id for r in stored}:
+        assert {r.chunk_id for r in stored if r.doc_id == doc} == full[doc]
+
+
+def _chunk_ids_by_doc(folder: Path) -> dict[str, set[str]]:
+    from index.chunk import chunk
+    from index.load import load
+
+    return {f.stem: {c.chunk_id for c in chunk(load(f))} for f in sorted(folder.glob("*.txt"))}
+
+
+def test_saved_bm25_index_is_loaded_and_ranks_as_built(engine: Engine, seeds_copy: Path) -> None:
+    engine.ingest([seeds_copy])
+    folder = engine.settings.lexical_dir
+    assert (folder / "bm25").is_dir()
+    loaded = LexicalIndex.load(folder)
+    assert loaded is not None and loaded._bm25 is not None
+    built = LexicalIndex(loaded.records)
+    for q in ("Hadi al-Ameri Badr", "US troops stay Iraq", "Mosul training"):
+        assert [(r.chunk_id, round(s, 6)) for r, s in loaded.search(q, 5)] == [
+            (r.chunk_id, round(s, 6)) for r, s in built.search(q, 5)
+        ]
+
+
+def test_lexical_index_updated_in_place_equals_one_rebuilt_from_chroma(
+    engine: Engine, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sync
+
+    def no_rebuild(*_: object) -> None:
+        raise AssertionError("read back from Chroma")
+
+    monkeypatch.setattr(index.sync, "rebuild_lexical", no_rebuild)
+    engine.ingest([seeds_copy])
+    path = next(seeds_copy.glob("001_*.txt"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Iraq", "Iraq's"), encoding="utf-8")
+    next(seeds_copy.glob("003_*.txt")).unlink()
+    engine.ingest([seeds_copy], prune=True)
+    assert engine.lexical.records == engine.store.records()
+    assert LexicalIndex(engine.store.records()).fingerprint == engine.lexical.fingerprint

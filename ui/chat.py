@@ -8,26 +8,22 @@ for the article and shows it with the quoted span highlighted and scrolled into 
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import gradio as gr
 
-from index.errors import IndexingError
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable, BadRequest, ModelError, RagError
 from rag.settings import Settings
-from rag.types import AnswerEvent, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, Backend, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("local", "openai", "extractive")
 EXAMPLES = [
     "Did PMF leaders want US troops to stay?",
     "Who leads the Popular Mobilization Forces?",
@@ -123,32 +119,9 @@ class ChatSession:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
-def parse_date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
-    """YYYY-MM-DD, YYYY-MM or YYYY (a partial date means its first or, for `until`, last day)."""
-    v = (value or "").strip()
-    if not v:
-        return None
-    try:
-        if len(v) == 4 and v.isdigit():
-            return dt.date(int(v), 12, 31) if end_of_period else dt.date(int(v), 1, 1)
-        if len(v) == 7:
-            year, month = int(v[:4]), int(v[5:7])
-            day = calendar.monthrange(year, month)[1] if end_of_period else 1
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(v)
-    except ValueError:
-        raise BadRequest(f"{name} must be YYYY, YYYY-MM or YYYY-MM-DD, not {v!r}") from None
-
-
 def filters_from(outlet: str | None, since: str | None, until: str | None) -> Filters | None:
-    f = Filters(
-        outlet=(outlet or "").strip() or None,
-        since=parse_date(since, "since"),
-        until=parse_date(until, "until", end_of_period=True),
-    )
-    if f.since and f.until and f.since > f.until:
-        raise BadRequest("'since' is after 'until'")
-    return f or None
+    """The Settings fields as `Filters` (None when all are blank); BadRequest for a bad date or range."""
+    return Filters.parse(outlet, since, until) or None
 
 
 def error_message(e: Exception, backend: str) -> str:
@@ -162,37 +135,73 @@ def error_message(e: Exception, backend: str) -> str:
         )
     if isinstance(e, ModelError):
         return f"The {backend} model cannot be loaded: {e}. Pick another backend in Settings."
-    if isinstance(e, (RagError, IndexingError)):
+    if isinstance(e, RagError):
         return str(e)
     return f"Something went wrong while answering ({type(e).__name__}); the server log has the details."
 
 
-def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
-    """The chat UI on a built engine (mount it with `gr.mount_gradio_app`)."""
-    max_chars = settings.max_question_chars
+@dataclass
+class _Reply:
+    """This turn's reply as the chat shows it while it grows (the outputs of `ChatActions.ask`)."""
 
-    def open_article(args: dict[str, Any]) -> str:
+    question: str
+    session: ChatSession
+    max_chars: int
+    history: list[dict[str, str]] = field(default_factory=list)
+
+    def show(self, html: str, panel: Any = None, *, keep: bool = False) -> tuple[Any, ...]:
+        """The chat with this turn's reply as it stands; the panel only when given.
+        `keep` makes the reply part of the history (a final message, e.g. an error)."""
+        q = self.question
+        shown = render.esc(q) if len(q) <= self.max_chars else render.esc(q[:300]) + "…"
+        msgs = [*self.history, {"role": "user", "content": shown or "(empty question)"}]
+        msgs.append({"role": "assistant", "content": html})
+        if keep:
+            self.session.messages = msgs
+        return msgs, gr.skip() if panel is None else panel, gr.skip(), self.session, ""
+
+    def problem(self) -> str | None:
+        """Why the question cannot be asked as it is, if it cannot."""
+        if not self.question:
+            return "Please type a question about the articles."
+        if len(self.question) > self.max_chars:
+            return (
+                f"The question is too long ({len(self.question)} characters; the limit is "
+                f"{self.max_chars}). Shorten it and ask again."
+            )
+        return None
+
+
+@dataclass
+class ChatActions:
+    """What the chat's events do, on a built engine; `build_chat` lays them out."""
+
+    engine: Engine
+    settings: Settings
+
+    def open_article(self, args: dict[str, Any]) -> str:
         """Server function behind a citation click: the article with the span highlighted."""
         try:
-            doc = engine.document(str(args.get("doc", "")))
+            doc = self.engine.document(str(args.get("doc", "")))
         except RagError as e:
             return render.viewer_placeholder(str(e))
         start, end, n = (_int(args.get(key)) for key in ("start", "end", "n"))
         return render.article_html(doc, start, end, n)
 
-    def show_document(evt: gr.SelectData) -> str:
+    def show_document(self, evt: gr.SelectData) -> str:
         row = evt.row_value if isinstance(evt.row_value, list) else None
         if not row:
             return render.viewer_placeholder("Select an article to read it.")
         try:
-            return render.article_html(engine.document(str(row[0])))
+            return render.article_html(self.engine.document(str(row[0])))
         except RagError as e:
             return render.viewer_placeholder(str(e))
 
-    def list_documents() -> list[list[str | int]]:
-        return render.document_rows(engine.documents())
+    def list_documents(self) -> list[list[str | int]]:
+        return render.document_rows(self.engine.documents())
 
     def ask(
+        self,
         question: str,
         session: ChatSession,
         k: float,
@@ -202,40 +211,20 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         until: str,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (chatbot, sources panel, plain text, session, question box)."""
-        question = (question or "").strip()
-        history = list(session.messages)
-
-        def show(html: str, panel: Any = None, *, keep: bool = False) -> tuple[Any, ...]:
-            """The chat with this turn's reply as it stands; the panel only when given.
-            `keep` makes the reply part of the history (a final message, e.g. an error)."""
-            shown = render.esc(question) if len(question) <= max_chars else render.esc(question[:300]) + "…"
-            msgs = [*history, {"role": "user", "content": shown or "(empty question)"}]
-            msgs.append({"role": "assistant", "content": html})
-            if keep:
-                session.messages = msgs
-            return msgs, gr.skip() if panel is None else panel, gr.skip(), session, ""
-
-        if not question:
-            yield show(render.error_html("Please type a question about the articles."), keep=True)
+        reply = _Reply(
+            (question or "").strip(), session, self.settings.max_question_chars, list(session.messages)
+        )
+        problem = reply.problem()
+        if problem:
+            yield reply.show(render.error_html(problem), keep=True)
             return
-        if len(question) > max_chars:
-            message = (
-                f"The question is too long ({len(question)} characters; the limit is {max_chars}). "
-                "Shorten it and ask again."
-            )
-            yield show(render.error_html(message), keep=True)
-            return
-        backend = backend if backend in BACKENDS else settings.llm_backend
+        backend = backend if backend in get_args(Backend) else self.settings.llm_backend
         evidence_block = ""
         try:
             filters = filters_from(outlet, since, until)
-            yield show(render.pending_html("", "Searching the articles…"))
-            events = engine.ask_stream(
-                question,
-                backend=backend,
-                k=int(k),
-                filters=filters,
-                conversation=session.conversation,
+            yield reply.show(render.pending_html("", "Searching the articles…"))
+            events = self.engine.ask_stream(
+                reply.question, backend=backend, k=int(k), filters=filters, conversation=session.conversation
             )
             tokens = ""
             spans: dict[int, render.Span] = {}
@@ -244,33 +233,41 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     spans = render.spans_for(event.passages)
                     evidence_block = render.evidence_html(event.evidence, event.conflicts, spans)
                     waiting = f"Writing the answer ({backend})…" if event.passages else "No passage matches."
-                    yield show(
-                        render.pending_html(evidence_block, waiting),
-                        render.passages_panel_html(event.passages),
-                    )
+                    panel = render.passages_panel_html(event.passages)
+                    yield reply.show(render.pending_html(evidence_block, waiting), panel)
                 elif isinstance(event, TokenEvent):
                     tokens += event.text
-                    yield show(render.streaming_html(evidence_block, tokens, spans))
+                    yield reply.show(render.streaming_html(evidence_block, tokens, spans))
                 elif isinstance(event, AnswerEvent):
-                    answer = event.answer
-                    session.conversation.turns.append(answer)
-                    chat = show(render.answer_html(answer), keep=True)[0]
-                    yield (
-                        chat,
-                        render.passages_panel_html(answer.passages, answer),
-                        render.answer_text(answer),
-                        session,
-                        "",
-                    )
+                    yield self._final(reply, event)
         except Exception as e:  # every failure becomes a message in the chat
-            if not isinstance(e, (RagError, IndexingError)):
-                log.exception("answering %r failed", question)
-            yield show(render.error_html(error_message(e, backend), evidence_block), keep=True)
+            if not isinstance(e, RagError):
+                log.exception("answering %r failed", reply.question)
+            yield reply.show(render.error_html(error_message(e, backend), evidence_block), keep=True)
 
-    def new_conversation() -> tuple[Any, ...]:
-        return [], render.passages_panel_html([]), render.viewer_placeholder(), "", ChatSession()
+    @staticmethod
+    def _final(reply: _Reply, event: AnswerEvent) -> tuple[Any, ...]:
+        """The verified answer: kept in the conversation, the sources panel, the plain text."""
+        answer = event.answer
+        reply.session.conversation.turns.append(answer)
+        chat = reply.show(render.answer_html(answer), keep=True)[0]
+        panel = render.passages_panel_html(answer.passages, answer)
+        return chat, panel, render.answer_text(answer), reply.session, ""
 
-    with gr.Blocks(title="newsrag — cited answers from news articles") as demo:
+
+def _new_conversation() -> tuple[Any, ...]:
+    return [], render.passages_panel_html([]), render.viewer_placeholder(), "", ChatSession()
+
+
+def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
+    """The chat UI on a built engine (mount it with `gr.mount_gradio_app`)."""
+    actions = ChatActions(engine, settings)
+
+    def open_article(args: dict[str, Any]) -> str:  # gradio marks a server function: not a bound method
+        return actions.open_article(args)
+
+    demo = gr.Blocks(title="newsrag — cited answers from news articles")
+    with demo:
         session = gr.State(ChatSession())
         gr.Markdown(
             "## newsrag — answers from news articles, every claim cited\n"
@@ -306,7 +303,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (k)")
                         backend = gr.Radio(
-                            list(BACKENDS),
+                            list(get_args(Backend)),
                             value=settings.llm_backend,
                             label="Answer backend",
                             info="local: the embedded LLM; openai: the configured server; "
@@ -338,7 +335,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
             with gr.Tab("Documents", id="documents"):
                 gr.Markdown("The indexed articles. Select one to read it.")
                 documents = gr.Dataframe(
-                    value=list_documents,
+                    value=actions.list_documents,
                     headers=render.DOCUMENT_HEADERS,
                     interactive=False,
                     wrap=True,
@@ -353,20 +350,19 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         inputs = [question, session, k, backend, outlet, since, until]
         outputs = [chatbot, sources, plain, session, question]
         # One answer at a time across sessions: llama.cpp is not thread-safe, and 2 cores gain nothing.
-        asked = [
-            send.click(ask, inputs, outputs, api_name="ask", concurrency_limit=1, concurrency_id="ask"),
-            question.submit(
-                ask, inputs, outputs, api_visibility="private", concurrency_limit=1, concurrency_id="ask"
-            ),
+        one_at_a_time: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "ask"}
+        asked: list[dict[str, Any]] = [  # the events the Stop button cancels
+            send.click(actions.ask, inputs, outputs, api_name="ask", **one_at_a_time),
+            question.submit(actions.ask, inputs, outputs, api_visibility="private", **one_at_a_time),
         ]
         stop.click(None, None, None, cancels=asked)
-        chatbot.clear(new_conversation, None, [chatbot, sources, viewer, plain, session])
+        chatbot.clear(_new_conversation, None, [chatbot, sources, viewer, plain, session])
         clear.click(
-            new_conversation, None, [chatbot, sources, viewer, plain, session], api_visibility="private"
+            _new_conversation, None, [chatbot, sources, viewer, plain, session], api_visibility="private"
         )
         copy.click(None, [plain], None, js=COPY_JS)
-        refresh.click(list_documents, None, documents, api_name="documents")
-        documents.select(show_document, None, document_view, api_visibility="private")
+        refresh.click(actions.list_documents, None, documents, api_name="documents")
+        documents.select(actions.show_document, None, document_view, api_visibility="private")
     return demo
 
 

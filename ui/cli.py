@@ -1,26 +1,31 @@
-"""The `rag` command line: ingest articles, search them.
+"""The `rag` command line: ingest, search, ask, eval, prepare (the local model) and serve.
 
 Settings are read here, once, from the environment; the engine is built here and handed down.
-Errors a person can fix print one line to stderr and exit with code 1 (2 for usage errors).
+Errors a person can fix (`RagError`, caught once in `main`) print one line to stderr and exit with
+code 1 (2 for usage errors).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import textwrap
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, get_args
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from rag.errors import IndexingError, RagError
+from rag.errors import BadRequest, RagError
 from rag.settings import Settings
-from rag.types import Filters, Mode, parse_date
+from rag.types import Answer, Backend, Filters, Mode, PassagesEvent
+
+if TYPE_CHECKING:  # rag.wiring imports the index and its stores: only the commands that need them do
+    from rag.wiring import Engine
 
 app = typer.Typer(
     help="Cited question answering over news articles.",
@@ -47,7 +52,7 @@ def _settings(**overrides: Any) -> Settings:
         fail(f"bad setting RAG_{str(first['loc'][0]).upper()}: {first['msg']}")
 
 
-def _engine(collection_suffix: str = "") -> Any:
+def _engine(collection_suffix: str = "") -> Engine:
     from rag.wiring import build_engine
 
     settings = _settings()
@@ -56,12 +61,18 @@ def _engine(collection_suffix: str = "") -> Any:
     return build_engine(settings)
 
 
-def _date(value: str | None, name: str, end_of_period: bool = False) -> dt.date | None:
-    """Accept YYYY-MM-DD, YYYY-MM or YYYY; a partial date means its first or last day."""
+def _filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
+    """--outlet, --since, --until as `Filters`; a bad date or range is a usage error."""
     try:
-        return parse_date(value, end=end_of_period)
-    except ValueError as e:
-        fail(f"{name} {e}", 2)
+        return Filters.parse(outlet, since, until, label="--")
+    except BadRequest as e:
+        fail(str(e), 2)
+
+
+def _one_of(option: str, value: str | None, choices: tuple[str, ...]) -> None:
+    """A usage error unless `value` is None or one of `choices`."""
+    if value is not None and value not in choices:
+        fail(f"{option} must be {', '.join(choices[:-1])} or {choices[-1]}, not {value!r}", 2)
 
 
 class _Bars:
@@ -71,7 +82,7 @@ class _Bars:
     def __init__(self, transient: bool) -> None:
         self._transient = transient
         self._p: Progress | None = None
-        self._docs = self._chunks = 0
+        self._docs = self._chunks = TaskID(0)
 
     def start(self, documents: int, chunks: int) -> None:
         self._p = Progress(
@@ -108,15 +119,12 @@ def ingest_cmd(
 ) -> None:
     """Clean, chunk, embed and index articles; unchanged files cost nothing."""
     targets = paths or [Path("seeds")]
+    engine = _engine()
+    bars = _Bars(transient=as_json)
     try:
-        engine = _engine()
-        bars = _Bars(transient=as_json)
-        try:
-            report = engine.ingest(targets, prune=prune, progress=bars)
-        finally:
-            bars.stop()
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+        report = engine.ingest(targets, prune=prune, progress=bars)
+    finally:
+        bars.stop()
     for skipped in report.skipped:
         err.print(f"[yellow]skipped[/] {skipped}: no article text after cleaning", highlight=False)
     if as_json:
@@ -147,16 +155,10 @@ def search_cmd(
     """Hybrid (dense + BM25) search over the indexed articles."""
     if not question.strip():
         fail("the question is empty", 2)
-    if mode not in ("hybrid", "dense", "bm25"):
-        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
-    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
-    if filters.since and filters.until and filters.since > filters.until:
-        fail("--since is after --until", 2)
+    _one_of("--mode", mode, get_args(Mode))
+    filters = _filters(outlet, since, until)
     search_mode: Mode = mode  # type: ignore[assignment]
-    try:
-        passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    passages = _engine().search(question, k=k, filters=filters, mode=search_mode)
     if as_json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
         return
@@ -187,29 +189,24 @@ def ask_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verified answer as JSON.")] = False,
 ) -> None:
     """Answer from the articles, with every claim cited and checked against its source."""
-    from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+    from rag.types import AnswerEvent, TokenEvent
 
     if not question.strip():
         fail("the question is empty", 2)
-    if backend is not None and backend not in ("local", "openai", "extractive"):
-        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
-    filters = Filters(outlet=outlet, since=_date(since, "--since"), until=_date(until, "--until", True))
-    try:
-        events = _engine().ask_stream(question, backend=backend, k=k, filters=filters)
-        answer = None
-        streamed = False
-        for event in events:
-            if isinstance(event, PassagesEvent) and not as_json:
-                _print_evidence(event)
-            elif isinstance(event, TokenEvent) and not as_json and sys.stdout.isatty():
-                if not streamed:
-                    out.print("[dim]generating…[/]")
-                streamed = True
-                print(event.text, end="", flush=True)
-            elif isinstance(event, AnswerEvent):
-                answer = event.answer
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    _one_of("--backend", backend, get_args(Backend))
+    filters = _filters(outlet, since, until)
+    answer = None
+    streamed = False
+    for event in _engine().ask_stream(question, backend=backend, k=k, filters=filters):
+        if isinstance(event, PassagesEvent) and not as_json:
+            _print_evidence(event)
+        elif isinstance(event, TokenEvent) and not as_json and sys.stdout.isatty():
+            if not streamed:
+                out.print("[dim]generating…[/]")
+            streamed = True
+            print(event.text, end="", flush=True)
+        elif isinstance(event, AnswerEvent):
+            answer = event.answer
     assert answer is not None
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -219,7 +216,7 @@ def ask_cmd(
     _print_answer(answer)
 
 
-def _print_evidence(event: Any) -> None:
+def _print_evidence(event: PassagesEvent) -> None:
     if not event.evidence:
         return
     out.print("[bold]What each source says[/]")
@@ -231,14 +228,14 @@ def _print_evidence(event: Any) -> None:
     out.print()
 
 
-def _print_answer(answer: Any) -> None:
+def _print_answer(answer: Answer) -> None:
     title = "No answer in the articles" if answer.abstained else "Answer"
     out.print(f"[bold]{title}[/] [dim]({answer.backend}, {answer.timings.total_ms:.0f} ms)[/]")
     out.print(textwrap.fill(answer.answer, 100), highlight=False, markup=False)
-    for c in answer.claims:
-        if not c.supported:
+    for claim in answer.claims:
+        if not claim.supported:
             out.print(
-                f"  [yellow]removed, unsupported:[/] {c.text} [dim]({'; '.join(c.problems)})[/]",
+                f"  [yellow]removed, unsupported:[/] {claim.text} [dim]({'; '.join(claim.problems)})[/]",
                 highlight=False,
             )
     for note in answer.notes:
@@ -277,57 +274,66 @@ def eval_cmd(
     ] = False,
 ) -> None:
     """Evaluate retrieval (every mode) and answers (one backend) on a question set; write a report."""
-    import time
-
-    from rich.progress import SpinnerColumn
-
     from eval import report, runner
 
-    if backend not in ("local", "openai", "extractive"):
-        fail(f"--backend must be local, openai or extractive, not {backend!r}", 2)
-    if mode not in ("hybrid", "dense", "bm25"):
-        fail(f"--mode must be hybrid, dense or bm25, not {mode!r}", 2)
+    _one_of("--backend", backend, get_args(Backend))
+    _one_of("--mode", mode, get_args(Mode))
     path = questions or runner.DEFAULT_QUESTIONS
     started = time.perf_counter()
     git = report.git_state(Path(__file__).resolve().parent.parent)  # the code the run imports
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description:>28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    )
-
-    class Bar:
-        task: Any = None
-
-        def phase(self, name: str, total: int) -> None:
-            if self.task is not None:
-                progress.update(self.task, completed=progress.tasks[self.task].total)
-            self.task = progress.add_task(name, total=total)
-
-        def advance(self) -> None:
-            progress.advance(self.task)
-
-    try:
-        engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
-        with progress:
-            bar = Bar()
-            bar.phase("indexing the articles", 1)
-            qset = runner.prepare(engine, path)
-            results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    engine = _engine(runner.EVAL_COLLECTION_SUFFIX if runner.declares_corpus(path) else "")
+    with _Phases() as bar:
+        bar.phase("indexing the articles", 1)
+        qset = runner.prepare(engine, path)
+        results = runner.run(engine, qset, backend=backend, mode=mode, k=k, reporter=bar)  # type: ignore[arg-type]
     results["meta"]["seconds_total"] = round(time.perf_counter() - started, 1)
     results["meta"]["machine"] = report.machine()
     results["meta"]["git"] = git
     files = report.write(results, out_dir)
     if write_baseline:
         files.append(runner.write_baseline(results["summary"], path))
+    _print_eval_summary(results, backend, k, runner.MODES)
+    for f in files:
+        out.print(f"wrote {f}", highlight=False)
+
+
+class _Phases:
+    """One rich progress bar per phase of an evaluation (the runner's `reporter`)."""
+
+    def __init__(self) -> None:
+        from rich.progress import SpinnerColumn
+
+        self._p = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:>28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _Phases:
+        self._p.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._p.stop()
+
+    def phase(self, name: str, total: int) -> None:
+        if self._task is not None:
+            self._p.update(self._task, completed=self._p.tasks[self._task].total)
+        self._task = self._p.add_task(name, total=total)
+
+    def advance(self) -> None:
+        if self._task is not None:
+            self._p.advance(self._task)
+
+
+def _print_eval_summary(results: dict[str, Any], backend: str, k: int, modes: Sequence[str]) -> None:
     s = results["summary"]
     a = s["answers"]
-    for mo in runner.MODES:
+    for mo in modes:
         r = s["retrieval"][mo]
         out.print(f"{mo:>7}: doc hit@{k} {r['doc_hit']:.3f}  MRR {r['mrr']:.3f}", highlight=False)
     cp = a["citations"]["verifier"]["generated"]["precision"]
@@ -337,8 +343,6 @@ def eval_cmd(
         f"{cp if cp is None else round(cp, 3)}, {results['meta']['seconds_total']:.0f} s",
         highlight=False,
     )
-    for f in files:
-        out.print(f"wrote {f}", highlight=False)
 
 
 @app.command("prepare")
@@ -361,8 +365,6 @@ def prepare_cmd() -> None:
 
     try:
         path = backends.local_model(settings, progress)
-    except RagError as e:
-        fail(str(e))
     finally:
         bar.stop()
     out.print(f"{settings.local_model}: {path} (sha256 verified)", highlight=False)
@@ -376,9 +378,6 @@ def serve_cmd(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
 ) -> None:
     """Serve the chat at /, the HTTP API under /v1/ (OpenAI-compatible too) and its docs at /docs."""
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import uvicorn
 
     from rag.wiring import build_engine
@@ -387,11 +386,9 @@ def serve_cmd(
     settings = _settings()
     try:
         check_bind(host, settings)
-        engine = build_engine(settings)
     except ValueError as e:
         fail(str(e))
-    except (RagError, IndexingError) as e:
-        fail(str(e))
+    engine = build_engine(settings)
     if not engine.lexical.records:
         err.print(
             "[yellow]nothing is indexed yet:[/] run `rag ingest` (answers will say so)", highlight=False
@@ -402,8 +399,12 @@ def serve_cmd(
 
 
 def main() -> None:
+    """The `rag` entry point: an error a person can fix is one line on stderr and exit code 1."""
     try:
         app()
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import LLM
-
-from rag.errors import BackendUnavailable, BadRequest
+from rag.errors import BackendUnavailable, BadRequest, ConfigError
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # llama_index.core takes about a second to import: only LLM backends pay it
+    from llama_index.core.llms import LLM
+
+    from index.embed import Embedder
 
 
 def chroma_client(settings: Settings) -> Any:
@@ -25,7 +27,7 @@ def chroma_client(settings: Settings) -> Any:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise BadRequest(f"RAG_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
+        raise ConfigError(f"RAG_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
     port = url.port or (443 if url.scheme == "https" else 8000)
     try:
         client = chromadb.HttpClient(
@@ -37,7 +39,7 @@ def chroma_client(settings: Settings) -> Any:
     return client
 
 
-def embedder(settings: Settings) -> BaseEmbedding:
+def embedder(settings: Settings) -> Embedder:
     match settings.embed_backend:
         case "minilm":
             from index.embed import MiniLMEmbedding
@@ -75,12 +77,12 @@ def llm(settings: Settings, backend: str) -> LLM | None:
             from rag.backends.openai_llm import OpenAIChatLLM
 
             if not settings.openai_base_url and not settings.openai_api_key:
-                raise BadRequest(
+                raise ConfigError(
                     "the openai backend needs RAG_OPENAI_BASE_URL (a local server) or OPENAI_API_KEY"
                 )
             return OpenAIChatLLM(
                 base_url=settings.openai_base_url,
-                api_key=settings.openai_api_key,
+                api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
                 model=settings.openai_model,
                 timeout=settings.openai_timeout,
                 max_retries=settings.openai_max_retries,

@@ -1,0 +1,180 @@
+"""rag/matching.py, function by function: each row is an input and what it must give."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.matching import (
+    Stance,
+    content_stems,
+    coverage,
+    names,
+    numbers,
+    numbers_with_words,
+    question_axes,
+    stance_on,
+    stances,
+    stem,
+    words,
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("troops", "troop"),
+        ("wanted", "want"),
+        ("militias", "militia"),
+        ("stories", "story"),
+        ("churches", "church"),
+        ("boxes", "box"),
+        ("passes", "pass"),
+        ("Iraq's", "Iraq"),
+        ("Iraq’s", "iraq"),  # a curly apostrophe, and case
+        ("Supports", "support"),
+    ],
+)
+def test_inflections_stem_alike(a: str, b: str) -> None:
+    assert stem(a) == stem(b)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("bus", "bus"),  # -us, -is and -ss are not plurals
+        ("ISIS", "isis"),
+        ("class", "class"),
+        ("is", "is"),
+        ("sing", "sing"),  # too short to lose -ing
+        ("red", "red"),  # too short to lose -ed
+        ("gas", "gas"),
+        pytest.param(
+            "Abbas",
+            "abbas",
+            marks=pytest.mark.xfail(strict=True, reason="the -s rule strips names in -as ('abba')"),
+        ),
+    ],
+)
+def test_words_that_keep_their_ending(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The U.S. and U.N. met.", ["The", "US", "and", "UN", "met"]),
+        ("80,000 troops in 2014.", ["80,000", "troops", "in", "2014"]),
+        ("$1.6 billion", ["1.6", "billion"]),
+        ("It's al-Araji's Iran-backed group", ["It's", "al-Araji's", "Iran-backed", "group"]),
+        ("— ... !", []),
+    ],
+)
+def test_words(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The troops wanted to stay in Iraq.", {"troop", "want", "stay", "iraq"}),
+        ("US forces said it was the IS group.", {"us", "is", "force", "group"}),  # acronyms are names
+        ("Iran-backed militias", {"iran-back", "iran", "back", "militia"}),  # and the parts
+        ("the a of according to the article", set()),
+        ("In 2014, 80,000 left.", {"left"}),  # numbers are not content stems
+    ],
+)
+def test_content_stems(text: str, expected: set[str]) -> None:
+    assert content_stems(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "as_written", "with_words"),
+    [
+        ("80,000 troops in 2014.", {"80000", "2014"}, {"80000", "2014"}),
+        ("$1.6 billion", {"1.6"}, {"1.6"}),
+        ("Six died and twelve were hurt; 3 fled", {"3"}, {"6", "12", "3"}),
+        ("One hundred", set(), {"1", "100"}),
+        ("no numbers here", set(), set()),
+    ],
+)
+def test_numbers(text: str, as_written: set[str], with_words: set[str]) -> None:
+    assert numbers(text) == as_written
+    assert numbers_with_words(text) == with_words
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The PMF took Mosul.", {"pmf", "mosul"}),
+        ("Mosul fell to the Americans.", {"american"}),  # the first word may be capitalised anyway
+        ("According to Ameri, the US stays", {"ameri", "us"}),
+        ("Fighters of Iran-backed groups", {"iran-back", "iran"}),  # the word and its name part
+        ("nothing capitalised here", set()),
+    ],
+)
+def test_names(text: str, expected: set[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("claim", "support", "expected"),
+    [
+        ([], set(), 1.0),
+        (["a", "b"], {"a"}, 0.5),
+        (["a", "a", "b"], {"a", "b", "c"}, 1.0),
+        (["a"], set(), 0.0),
+    ],
+)
+def test_coverage(claim: list[str], support: set[str], expected: float) -> None:
+    assert coverage(claim, support) == expected
+
+
+STAY = "stay or leave"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("They want US troops to stay.", [Stance(STAY, 1)]),
+        ("They want US troops to go home.", [Stance(STAY, -1)]),
+        ("They called for a withdrawal.", [Stance(STAY, -1)]),
+        ("They do not want the troops to stay.", [Stance(STAY, -1)]),  # a negated pole
+        ("They don't support it.", [Stance("support or oppose", -1)]),
+        ("They want to stay and to leave.", []),  # both sides: no side
+        ("He won the vote.", [Stance("win or lose", 1)]),
+        (
+            "The militia opposes the deal and the ban holds.",
+            [Stance("support or oppose", -1), Stance("allow or ban", -1)],
+        ),
+        ("Nothing here.", []),
+    ],
+)
+def test_stances(text: str, expected: list[Stance]) -> None:
+    assert stances(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "axis", "expected"),
+    [
+        ("They want the troops to withdraw.", STAY, -1),
+        ("They want the troops to remain.", STAY, 1),
+        ("They want the troops to remain.", "win or lose", 0),
+        ("Nothing here.", STAY, 0),
+    ],
+)
+def test_stance_on(text: str, axis: str, expected: int) -> None:
+    assert stance_on(text, axis) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Did they want troops to stay?", [STAY]),
+        ("Did prices rise or fall?", ["more or less"]),
+        ("Who won?", ["win or lose"]),
+        ("Did they ban it?", ["allow or ban"]),
+        ("What is the capital?", []),
+    ],
+)
+def test_question_axes(question: str, expected: list[str]) -> None:
+    assert question_axes(question) == expected
