@@ -130,9 +130,10 @@ def test_answer_stream_sends_passages_then_tokens_then_the_verified_answer(
     assert set(names[1:-1]) == {"token"} and len(names) > 3
     passages = events[0][1]
     assert passages["passages"] and {"passages", "evidence", "conflicts"} == set(passages)
-    assert "".join(d["text"] for n, d in events if n == "token") == reply  # tokens as generated
     final = events[-1][1]
-    assert "China" not in final["answer"]  # …but the final answer is the verified one
+    streamed = "".join(d["text"] for n, d in events if n == "token")
+    assert streamed == final["answer"]  # only verified sentences are streamed: the answer itself
+    assert "China" not in streamed and "China" not in final["answer"]
     assert any(not c["supported"] and "China" in c["text"] for c in final["claims"])
     assert [p["chunk_id"] for p in final["passages"]] == [p["chunk_id"] for p in passages["passages"]]
 
