@@ -72,7 +72,9 @@ def main() -> None:
         f"`MIN_RELEVANCE` = {MIN_RELEVANCE} (score = 0.5 x cosine similarity of the sentence to the question"
         " with MiniLM + 0.5 x IDF-weighted share of the question's terms in the sentence, names double,"
         " + 0.1 when the sentence holds the kind of thing asked for), or (b) a number or name in the question"
-        " appears in none of the retrieved passages, or (c) the LLM says it does not know.",
+        " appears in none of the retrieved passages, or (c) the LLM says it does not know (and nothing is"
+        " contested), or (d) the question asks for a number (how many, how much) or a year and no sentence"
+        " within 0.75 of the best score gives one (`rag.answer.absent_kind`; not part of the table below).",
         "",
         "Rule (a) separates off-topic questions; rule (b) catches on-topic questions about things the"
         ' articles never mention, which score as high as answerable ones (the words "US", "Iraq",'

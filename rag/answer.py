@@ -356,9 +356,7 @@ class Answerer:
         supported ones are streamed. Then `reconcile` adds what the model left out."""
         sources = prompt_sources(g, self.context_budget)
         passages = [p for p, _ in sources]
-        out = _Stream(clock)
-        if g.conflicts:
-            yield out.emit(DISAGREE)
+        out = _Stream(clock, DISAGREE if g.conflicts else None)
         raw: list[str] = []
         try:
             deltas = llm.stream_chat(
@@ -422,7 +420,7 @@ class Answerer:
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
         """The extractive answer's verified sentences, less a "sources disagree" already sent."""
         for sentence in split_sentences(compose_extractive(g.evidence, g.conflicts)):
-            if sentence == DISAGREE and DISAGREE in out.kept:
+            if sentence == DISAGREE and out.lead:
                 continue
             kept = (
                 sentence
@@ -489,8 +487,9 @@ class Answerer:
 class _Stream:
     """The answer as it is streamed: kept sentences, every claim checked, the quotes cited."""
 
-    def __init__(self, clock: _Clock) -> None:
+    def __init__(self, clock: _Clock, lead: str | None = None) -> None:
         self.clock = clock
+        self.lead = lead  # said before the first sentence ("The sources disagree."), if one comes
         self.kept: list[str] = []
         self.claims: list[Claim] = []
         self.supports: dict[int, _Cited] = {}
@@ -507,8 +506,11 @@ class _Stream:
     def emit(self, sentence: str) -> TokenEvent:
         if self.first_ms is None:
             self.first_ms = self.clock.ms()
-        self.kept.append(sentence)
-        return TokenEvent(sentence if len(self.kept) == 1 else " " + sentence)
+        new = [self.lead, sentence] if self.lead and not self.kept else [sentence]
+        text = " ".join(new)
+        event = TokenEvent(f" {text}" if self.kept else text)
+        self.kept.extend(new)
+        return event
 
     def draft(self, notes: tuple[str, ...]) -> _Draft:
         return _Draft(

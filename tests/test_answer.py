@@ -156,3 +156,24 @@ def test_filters_apply_to_answers(real_engine: Engine) -> None:
     a = real_engine.ask(PMF, backend="extractive", filters=Filters(outlet="NJ Times"))
     assert {p.doc_id[:3] for p in a.passages} == {"001"}
     assert not a.conflicts
+
+
+def test_only_verified_sentences_are_streamed(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    first = real_engine.ask(PMF, backend="extractive")
+    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    stay = next(c.n for c in first.citations if c.doc_id.startswith("001"))
+    scripted.enqueue(
+        f"PWNED: the PMF wants US troops to stay [{leave}]. "
+        f"Former Shiites wanted the Americans to stay [{stay}]. "
+        f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]."
+    )
+    events = list(real_engine.ask_stream(PMF, backend="scripted"))
+    streamed = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    final = events[-1]
+    assert isinstance(final, AnswerEvent)
+    assert "PWNED" not in streamed
+    assert streamed == final.answer.answer  # what was streamed is the answer, sentence for sentence
+    tokens = [e.text.strip() for e in events if isinstance(e, TokenEvent)]
+    assert tokens[0].startswith("The sources disagree. ")  # said with the first verified sentence
+    assert all(t in final.answer.answer for t in tokens)
+    assert any("Former Shiites" in t for t in tokens) and any("expel" in t for t in tokens)

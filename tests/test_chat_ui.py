@@ -433,7 +433,7 @@ def test_streamed_tokens_then_unsupported_sentence_marked(client: Any, scripted_
     outs = ask(client, "Did PMF leaders want US troops to stay?", backend="openai")
     replies = [content(o[0][-1]) for o in outs]
     streaming = [r for r in replies if "nr-streaming" in r]
-    assert len(streaming) >= 3  # word by word
+    assert len(streaming) >= 1  # verified sentences as they complete (never a draft)
     assert replies.index(streaming[0]) > next(i for i, r in enumerate(replies) if "nr-evidence" in r)
     final = replies[-1]
     assert "nr-final" in final

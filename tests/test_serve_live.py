@@ -142,7 +142,9 @@ def test_openai_client_conversation_and_errors(client: openai.OpenAI, server: st
         messages=[
             {"role": "user", "content": "What did the PMF militias say about US forces?"},
             {"role": "assistant", "content": first.choices[0].message.content or ""},
-            {"role": "user", "content": "Did they want them to stay?"},
+            # A follow-up whose answer cites a passage the first answer cited too, so that the
+            # number it keeps can be checked (which sentences answer it is grounding's choice).
+            {"role": "user", "content": "Did they want them out?"},
         ],
     )
     before = {c["chunk_id"]: c["n"] for c in first.choices[0].model_extra["citations"]}  # type: ignore[index]
