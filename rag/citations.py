@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.evidence import passage_quotes
+from rag.leaks import leak
 from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, stances
 from rag.types import Claim, Passage, Quote
 
@@ -165,6 +166,9 @@ def verify(
     if not valid:
         problems.append("no citation")
         return Claim(text, (), False, tuple(problems)), []
+    leaked = leak(sentence, (by_n[n].text for n in valid))
+    if leaked:
+        return Claim(text, tuple(valid), False, (*problems, leaked)), []
     supports = [support(text, by_n[n], normalise) for n in valid]
     ok = any(s.supported for s in supports)
     if not ok and len(supports) > 1:

@@ -361,8 +361,8 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
         session = gr.State(ChatSession())
         gr.Markdown(
             "## newsrag — answers from news articles, every claim cited\n"
-            "What each source says appears first; the answer streams; then every sentence is checked "
-            "against the words it cites. Click a citation to read it in its article."
+            "What each source says appears first; then the answer, each sentence shown once the words "
+            "it cites back it. Click a citation to read it in its article."
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):

@@ -259,12 +259,12 @@ def answer_html(answer: Answer) -> str:
 
 
 def streaming_html(evidence_block: str, text: str, spans: dict[int, Span]) -> str:
-    """While the answer streams: the evidence, then the raw tokens so far (not yet verified)."""
+    """While the answer streams: the evidence, then the sentences so far (each already verified
+    against its sources: unsupported ones are never sent)."""
     body = (
         f'<div class="nr-answer nr-streaming"><p>{with_chips(one_line(text), spans)}'
-        f'<span class="nr-cursor">▍</span></p><div class="nr-meta">unverified draft, generating… '
-        f"(when it is complete, every sentence is checked against its sources and the ones they "
-        f"do not back are removed)</div></div>"
+        f'<span class="nr-cursor">▍</span></p><div class="nr-meta">generating… (each sentence is '
+        f"shown once its sources back it)</div></div>"
     )
     return f'<div class="nr-turn">{evidence_block}{body}</div>'
 

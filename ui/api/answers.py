@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from rag.types import AnswerEvent, Backend, Event, PassagesEvent, TokenEvent
+from rag.types import Backend, Event, PassagesEvent, TokenEvent
 from ui.api.common import STREAMS, EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
 from ui.api.errors import ERRORS, NOT_BLANK, core_error, error_body
-from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
-from ui.api.token_gate import TokenGate
+from ui.api.streaming import answer_events, chain, client_gone, final_answer, sse, sse_response
 
 router = APIRouter(tags=["answers"], responses=ERRORS)
 
@@ -65,19 +64,9 @@ async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settin
         return client_gone() if final is None else JSONResponse(final.to_dict())
     first = await run_in_threadpool(next, events)  # retrieval errors still get a status code
 
-    # Raw tokens pass a sentence at a time, without links to outside hosts or the prompt's words.
-    gate = TokenGate(p.text for p in first.passages) if isinstance(first, PassagesEvent) else TokenGate(())
-
     def chunks() -> Iterator[str]:
         try:
-            yield sse(event_json(first)[1], "passages")
-            for ev in events:
-                if isinstance(ev, TokenEvent | AnswerEvent):
-                    text = gate.feed(ev.text) if isinstance(ev, TokenEvent) else gate.flush()
-                    if text:
-                        yield sse({"text": text}, "token")
-                    if isinstance(ev, TokenEvent):
-                        continue
+            for ev in chain(first, events):
                 name, data = event_json(ev)
                 yield sse(data, name)
         except Exception as e:

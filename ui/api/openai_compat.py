@@ -11,20 +11,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, TypeVar, get_args
+from typing import Any, get_args
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from rag.settings import Settings
-from rag.types import Answer, AnswerEvent, Backend
+from rag.types import Answer, AnswerEvent, Backend, Event, TokenEvent
 from ui.api.common import STREAMS, EngineDep, FiltersIn, SettingsDep, Turn, prior_turns, question_of
 from ui.api.errors import ERRORS, ApiError, core_error, error_body
-from ui.api.streaming import answer_events, client_gone, final_answer, sse, sse_response
+from ui.api.streaming import AnswerStream, answer_events, chain, client_gone, final_answer, sse, sse_response
 
 router = APIRouter(tags=["openai"], responses=ERRORS)
-T = TypeVar("T")
 
 
 class ChatMessageIn(BaseModel):
@@ -120,7 +119,7 @@ async def chat_completions(
     """OpenAI-compatible chat. The last user message is the question and earlier user/assistant
     messages are the conversation (system messages are ignored). The content is the verified
     answer with [n] markers; `choices[0].citations` (and the last streamed chunk) carries the
-    citations. Streaming sends the verified text once it is verified, never unchecked tokens."""
+    citations. Streaming sends each sentence once it is verified, never unchecked tokens."""
     backend = backend_for(req.model, settings)
     question, turns = conversation_of(req, settings)
     filters = req.filters.to_filters() if req.filters else None
@@ -149,32 +148,38 @@ async def chat_completions(
         }
     first = await run_in_threadpool(next, events)
     head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model}
+    return sse_response(_chunks(head, chain(first, events), events, wants_usage(req)))
+
+
+def _chunks(
+    head: dict[str, Any], events: Iterator[Event], stream: AnswerStream, with_usage: bool
+) -> Iterator[str]:
+    """The streamed completion: the role, then each verified sentence as it comes, then the stop
+    chunk with the citations (and the usage chunk when asked for)."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         c = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None, **extra}
         return sse({**head, "choices": [c]})
 
-    def chunks() -> Iterator[str]:
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            for ev in _chain(first, events):
-                if isinstance(ev, AnswerEvent):
-                    yield chunk({"content": ev.answer.answer})
-                    yield chunk({}, "stop", **_choice_extras(ev.answer))
-                    if wants_usage(req):
-                        yield sse({**head, "choices": [], "usage": usage(ev.answer)})
-                else:
-                    yield ": generating\n\n"  # an SSE comment: keeps proxies from timing out
-            yield "data: [DONE]\n\n"
-        except Exception as e:
-            a = core_error(e)
-            yield sse(error_body(a.status, a.message, a.type))
-        finally:
-            events.close()
-
-    return sse_response(chunks())
-
-
-def _chain(first: T, rest: Iterator[T]) -> Iterator[T]:
-    yield first
-    yield from rest
+    sent = ""  # the verified sentences streamed so far: the start of the answer's text
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        for ev in events:
+            if isinstance(ev, TokenEvent):
+                sent += ev.text
+                yield chunk({"content": ev.text})
+            elif isinstance(ev, AnswerEvent):
+                text = ev.answer.answer  # a delta cannot be taken back: only what is still missing
+                if text.startswith(sent) and len(text) > len(sent):
+                    yield chunk({"content": text[len(sent) :]})
+                yield chunk({}, "stop", **_choice_extras(ev.answer))
+                if with_usage:
+                    yield sse({**head, "choices": [], "usage": usage(ev.answer)})
+            else:
+                yield ": generating\n\n"  # an SSE comment: keeps proxies from timing out
+        yield "data: [DONE]\n\n"
+    except Exception as e:
+        a = core_error(e)
+        yield sse(error_body(a.status, a.message, a.type))
+    finally:
+        stream.close()

@@ -33,6 +33,12 @@ def sse(data: Any, event: str | None = None) -> str:
 _END = object()
 
 
+def chain(first: T, rest: Iterator[T]) -> Iterator[T]:
+    """`first` (already taken from the stream, so errors before it still get a status), then the rest."""
+    yield first
+    yield from rest
+
+
 async def in_threads(items: Iterator[T]) -> AsyncGenerator[T, None]:
     """Iterate a blocking iterator without blocking the event loop; close it when the client goes."""
     try:
