@@ -50,7 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/answers.py
 
 # The synthetic corpus at 1k, 10k and 100k chunks, embedded Chroma and a Chroma server
-# (docs/benchmarks/scale.md; about half an hour).
+# (docs/benchmarks/scale.md; over an hour on 2 cores: 100k chunks take 25-30 min to ingest per Chroma).
 bench-scale: install
 	$(BIN)/python benchmarks/scale.py $(ARGS)
 
