@@ -87,9 +87,9 @@ class Settings(BaseSettings):
         "more get a 503 with Retry-After.",
     )
     client_backends: str = Field(
-        "",
+        "extractive",
         description="Answer backends a client (API or chat) may pick besides RAG_LLM_BACKEND: "
-        "comma-separated, or `all` (default: none, so clients get the configured one only).",
+        "comma-separated, `all`, or empty for none (default: extractive, which loads no model).",
     )
     forwarded_allow_ips: str = Field(
         "",

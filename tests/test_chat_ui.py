@@ -328,7 +328,7 @@ def live_ui(real_engine: Engine) -> Iterator[str]:
     import uvicorn
     from fastapi import FastAPI
 
-    limits = {"llm_backend": "extractive", "max_question_chars": 1000}
+    limits = {"llm_backend": "extractive", "max_question_chars": 1000, "client_backends": "openai"}
     settings = real_engine.settings.model_copy(update=limits)
     app = gr.mount_gradio_app(FastAPI(), build_chat(real_engine, settings), path="/")
     port = _free_port()
@@ -564,3 +564,18 @@ def test_example_questions_follow_the_corpus(engine: Engine, seeds_copy: Any) ->
     add_files(engine, [("locusts.txt", text.encode())])
     after = actions.example_questions()
     assert "What does the article “Desert locusts reach Anbar” report?" in after and after != before
+
+
+def test_the_chat_offers_and_uses_only_the_backends_the_operator_allows(
+    make_engine: Any, seeds_copy: Any
+) -> None:
+    from ui.chat import ChatActions, ChatSession
+
+    engine = make_engine(llm_backend="extractive", client_backends="")
+    engine.ingest([seeds_copy])
+    assert engine.settings.allowed_backends == ("extractive",)
+    question = "Did PMF leaders want US troops to stay?"
+    outs = list(ChatActions(engine, engine.settings).ask(question, ChatSession(), 5, "local", "", "", ""))
+    session = outs[-1][3]
+    assert session.conversation.turns[-1].backend == "extractive"  # asked for local, got the configured one
+    assert "local" not in engine.loaded_backends()  # and no model was loaded for the page

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import gradio as gr
 
@@ -22,7 +22,7 @@ from rag.examples import example_questions
 from rag.library import add_files
 from rag.question import clean_question
 from rag.settings import Settings
-from rag.types import AnswerEvent, Backend, DocumentInfo, Filters, PassagesEvent, TokenEvent
+from rag.types import AnswerEvent, DocumentInfo, Filters, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from ui import chat_render as render
 
@@ -290,7 +290,8 @@ class ChatActions:
         if problem:
             yield reply.show(render.error_html(problem), keep=True)
             return
-        backend = backend if backend in get_args(Backend) else self.settings.llm_backend
+        # The operator's choice (RAG_CLIENT_BACKENDS), as on the API: a page cannot load another model.
+        backend = backend if backend in self.settings.allowed_backends else self.settings.llm_backend
         evidence_block = ""
         try:
             filters = filters_from(outlet, since, until, author)
@@ -399,7 +400,7 @@ def build_chat(engine: Engine, settings: Settings) -> gr.Blocks:
                     with gr.Accordion("Settings", open=False):
                         k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (k)")
                         backend = gr.Radio(
-                            list(get_args(Backend)),
+                            list(settings.allowed_backends),
                             value=settings.llm_backend,
                             label="Answer backend",
                             info="local: the embedded LLM; openai: the configured server; "
