@@ -156,3 +156,21 @@ def test_the_local_model_queue_is_bounded_and_evidence_comes_first(
     first_done = min(events[-1][0] for events in seen.values())
     for events in seen.values():  # the waiting request had its evidence before the other finished
         assert events[0][1] == "passages" and events[0][0] < first_done and events[-1][1] == "answer"
+
+
+def test_a_streaming_client_that_hangs_up_stops_the_generation(
+    make_engine: Callable[..., Engine], seeds_copy: Path
+) -> None:
+    engine = make_engine(llm_backend="openai")
+    engine.ingest([seeds_copy])
+    llm = SlowLLM().enqueue(" ".join(["The PMF wanted the troops to stay."] * 60))
+    with engine.override_llm("openai", llm), live(create_app(engine, engine.settings, ui=False)) as base:
+        with httpx.stream(
+            "POST", f"{base}/v1/answer", json={"question": PMF, "stream": True}, timeout=30
+        ) as r:
+            assert r.status_code == 200
+            next(r.iter_lines())  # the passages have come; then the client hangs up
+        time.sleep(1.5)
+        stopped_at = llm.produced
+        time.sleep(0.5)
+    assert llm.produced == stopped_at < 200  # 420 words if it had run on

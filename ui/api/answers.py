@@ -75,4 +75,4 @@ async def answer(req: AnswerRequest, request: Request, engine: EngineDep, settin
         finally:
             events.close()
 
-    return sse_response(chunks())
+    return sse_response(chunks(), events, request)

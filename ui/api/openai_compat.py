@@ -148,7 +148,7 @@ async def chat_completions(
         }
     first = await run_in_threadpool(next, events)
     head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model}
-    return sse_response(_chunks(head, chain(first, events), events, wants_usage(req)))
+    return sse_response(_chunks(head, chain(first, events), events, wants_usage(req)), events, request)
 
 
 def _chunks(

@@ -4,9 +4,10 @@ stopped when the client hangs up."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from functools import partial
 from typing import Any, TypeVar
@@ -47,7 +48,8 @@ async def in_threads(items: Iterator[T]) -> AsyncGenerator[T, None]:
     finally:
         close = getattr(items, "close", None)
         if close is not None:
-            await run_in_threadpool(close)
+            with contextlib.suppress(ValueError):  # still running in a worker thread: it ends on its own
+                await run_in_threadpool(close)
 
 
 class LocalModelQueue:
@@ -167,24 +169,31 @@ async def answer_events(
 async def final_answer(events: AnswerStream, request: Request) -> Answer | None:
     """Run an answer stream to its verified `Answer`, in threads; None when the client hung up
     first (the stream is stopped at once, so the model stops generating for no one)."""
-    watcher = asyncio.create_task(_stop_when_gone(events, request))
-    try:
-        async with aclosing(in_threads(events)) as stream:
-            async for event in stream:
-                if isinstance(event, AnswerEvent):
-                    return event.answer
-    finally:
-        watcher.cancel()
+    async with watching(events, request), aclosing(in_threads(events)) as stream:
+        async for event in stream:
+            if isinstance(event, AnswerEvent):
+                return event.answer
     if events.stopped:
         return None
     raise RuntimeError("the answer stream ended without an answer")
 
 
-async def _stop_when_gone(events: AnswerStream, request: Request) -> None:
-    """Stop the stream when the client hangs up (checked every 0.2 s)."""
-    while not await request.is_disconnected():
-        await asyncio.sleep(0.2)
-    events.stop()
+@contextlib.asynccontextmanager
+async def watching(events: AnswerStream, request: Request) -> AsyncIterator[None]:
+    """Stop `events` when the client hangs up (checked every 0.2 s while the block runs): the
+    model is asked after every token, and unsupported sentences send nothing, so waiting for the
+    next write to fail could let it run to the end for no one."""
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(0.2)
+        events.stop()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
 
 
 def client_gone() -> Response:
@@ -192,9 +201,19 @@ def client_gone() -> Response:
     return Response(status_code=499)
 
 
-def sse_response(chunks: Iterator[str]) -> StreamingResponse:
+def sse_response(chunks: Iterator[str], events: AnswerStream, request: Request) -> StreamingResponse:
+    """Server-sent `chunks` of an answer stream, which stops when the client hangs up."""
     return StreamingResponse(
-        in_threads(chunks),
+        _watched(chunks, events, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _watched(chunks: Iterator[str], events: AnswerStream, request: Request) -> AsyncIterator[str]:
+    try:
+        async with watching(events, request), aclosing(in_threads(chunks)) as stream:
+            async for chunk in stream:
+                yield chunk
+    finally:
+        events.stop()  # also when the server cancelled the response on a disconnect it saw first
