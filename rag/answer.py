@@ -185,7 +185,7 @@ def absent_kind(question: str, sentences: Sequence[str]) -> str | None:
     return None
 
 
-def _source(e: Evidence) -> str:
+def _source(e: Evidence | Passage) -> str:
     return f"{e.outlet or 'An article'} ({e.date or 'undated'})"
 
 
@@ -194,22 +194,24 @@ def _quoted(source: str, q: Quote) -> str:
     return f"{source} reports: “{text}” [{q.n}]."
 
 
-def compose_extractive(evidence: Sequence[Evidence], conflicts: Sequence[Conflict], limit: int = 3) -> str:
+def compose_extractive(
+    evidence: Sequence[Evidence], conflicts: Sequence[Conflict], passages: Sequence[Passage], limit: int = 3
+) -> str:
     """An answer made only of quotes, each with its outlet, date and citation: on a contested
     question one quote per side (from different articles where possible), else each source's best."""
     if not conflicts:
         return " ".join(_quoted(_source(e), e.quotes[0]) for e in evidence[:limit])
-    return " ".join([DISAGREE, *side_quotes(conflicts[0], evidence)])
+    return " ".join([DISAGREE, *side_quotes(conflicts[0], passages)])
 
 
 DISAGREE = "The sources disagree."
 
 
 def side_quotes(
-    conflict: Conflict, evidence: Sequence[Evidence], signs: Collection[int] = (1, -1)
+    conflict: Conflict, passages: Sequence[Passage], signs: Collection[int] = (1, -1)
 ) -> list[str]:
     """One quoted sentence for each side of `conflict` whose sign is in `signs`."""
-    meta = {e.doc_id: e for e in evidence}
+    meta = {p.doc_id: p for p in passages}
     used: set[str] = set()
     lines = []
     # The side with fewer articles chooses first, so each side gets an article of its own.
@@ -220,6 +222,18 @@ def side_quotes(
         if side.sign in signs:
             lines.append(_quoted(_source(e) if e else "An article", q))
     return lines
+
+
+def sides_taken(conflict: Conflict, claims: Sequence[Claim]) -> set[int]:
+    """The sides of `conflict` that supported claims give: by the words of an opposite pair, or
+    by citing a passage that only that side's sentences come from."""
+    taken = {stance_on(c.text, conflict.axis) for c in claims if c.supported} - {0}
+    for side in conflict.sides:
+        others = {n for o in conflict.sides if o is not side for n in o.citations}
+        own = set(side.citations) - others
+        if any(c.supported and own & set(c.citations) for c in claims):
+            taken.add(side.sign)
+    return taken
 
 
 @dataclass(frozen=True)
@@ -333,7 +347,7 @@ class Answerer:
                 standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
             conflicts = detect_conflicts(
-                standalone, scored, min_score=cutoff, side_min_score=self.min_relevance
+                standalone, scored, min_score=cutoff, side_min_score=self.min_relevance, weights=self.weights
             )
         return Grounding(
             question,
@@ -347,7 +361,7 @@ class Answerer:
         )
 
     def _extractive(self, g: Grounding) -> _Draft:
-        return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts), g.passages))
+        return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts, g.passages), g.passages))
 
     def _generate_and_reconcile(
         self, g: Grounding, llm: LLM, clock: _Clock, cancelled: Callable[[], bool]
@@ -409,9 +423,8 @@ class Answerer:
             )
         elif g.conflicts:
             conflict = g.conflicts[0]
-            taken = {stance_on(c.text, conflict.axis) for c in out.claims if c.supported}
-            missing = {side.sign for side in conflict.sides} - taken
-            for quote in side_quotes(conflict, g.evidence, missing):
+            missing = {side.sign for side in conflict.sides} - sides_taken(conflict, out.claims)
+            for quote in side_quotes(conflict, g.passages, missing):
                 kept = self._check(quote, g.passages, out.claims, out.supports)
                 if kept:
                     yield out.emit(kept)
@@ -419,7 +432,7 @@ class Answerer:
 
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
         """The extractive answer's verified sentences, less a "sources disagree" already sent."""
-        for sentence in split_sentences(compose_extractive(g.evidence, g.conflicts)):
+        for sentence in split_sentences(compose_extractive(g.evidence, g.conflicts, g.passages)):
             if sentence == DISAGREE and out.lead:
                 continue
             kept = (

@@ -10,10 +10,15 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from rag.matching import (
+    CLAIM_AXIS,
+    affirms_denied,
+    claim_stance,
     content_stems,
+    is_yes_no,
     names,
     numbers,
     numbers_with_words,
@@ -214,18 +219,44 @@ def _axis_labels(axis: str) -> tuple[str, str]:
     return plus, minus
 
 
+StanceOf = Callable[[str], int]  # a sentence -> +1 / -1 / 0 on one axis
+
+
+def asks(sentence: str) -> bool:
+    """A question (a headline such as "Are the militias getting friendlier?") takes no side."""
+    return sentence.rstrip(" \"'”’").endswith("?")
+
+
+def _stance_on(axis: str, text: str) -> int:
+    return stance_on(text, axis)
+
+
+def axis_stances(
+    question: str, weights: Callable[[str], float] = lambda _: 1.0
+) -> list[tuple[str, StanceOf]]:
+    """The axes a question turns on, each with how a sentence is placed on it: the opposite pairs
+    of `rag.matching` the question names, and for a yes/no question its own claim (`claim_stance`)."""
+    out: list[tuple[str, StanceOf]] = [(axis, partial(_stance_on, axis)) for axis in question_axes(question)]
+    if is_yes_no(question):
+        out.append((CLAIM_AXIS, lambda text: claim_stance(question, text, weights)))
+    return out
+
+
 def relevant(
-    scored: Sequence[ScoredQuote], axes: Sequence[str], min_score: float, side_min_score: float | None
+    scored: Sequence[ScoredQuote],
+    stances: Sequence[StanceOf],
+    min_score: float,
+    side_min_score: float | None,
 ) -> list[ScoredQuote]:
-    """Sentences scoring at least `min_score`, plus those taking a side on one of `axes` that score
-    at least `side_min_score`: a sentence that takes a side on what the question turns on answers
-    it directly, even when another article repeats the question's words more closely (the other
-    side of a dispute rarely uses the same words as the question)."""
+    """Sentences scoring at least `min_score`, plus those taking a side (by one of `stances`) that
+    score at least `side_min_score`: a sentence that takes a side on what the question turns on
+    answers it directly, even when another article repeats the question's words more closely (the
+    other side of a dispute rarely uses the same words as the question)."""
     floor = min_score if side_min_score is None else min(min_score, side_min_score)
     return [
         s
         for s in scored
-        if s.score >= min_score or (s.score >= floor and any(stance_on(s.quote.text, axis) for axis in axes))
+        if s.score >= min_score or (s.score >= floor and any(f(s.quote.text) for f in stances))
     ]
 
 
@@ -244,8 +275,9 @@ def select_evidence(
     first. Articles are ordered by their best sentence.
     """
     axes = question_axes(question)
+    lexical = [f for axis, f in axis_stances(question) if axis != CLAIM_AXIS]
     by_doc: dict[str, list[ScoredQuote]] = {}
-    for s in relevant(scored, axes, min_score, side_min_score):
+    for s in relevant(scored, lexical, min_score, side_min_score):
         by_doc.setdefault(s.quote.doc_id, []).append(s)
     meta = {p.doc_id: p for p in passages}
     out = []
@@ -278,22 +310,30 @@ def detect_conflicts(
     *,
     min_score: float,
     side_min_score: float | None = None,
+    weights: Callable[[str], float] = lambda _: 1.0,
 ) -> list[Conflict]:
-    """Opposite sides taken by different articles on the axis the question turns on.
+    """Opposite sides taken by the sources on what the question turns on (see `axis_stances`).
 
-    Each relevant sentence (see `relevant`) that takes a side is counted for its article; a
-    conflict needs one article on each side. The judgement is lexical (see `rag.matching`), never
-    the LLM's.
+    Each relevant sentence (see `relevant`) that takes a side is counted; a conflict on an opposite
+    pair needs one article on each side. A yes/no question's own claim is tried only when no pair
+    gives a conflict, and its sides may come from one article (a report and the official it
+    quotes). The judgement is lexical (see `rag.matching`), never the LLM's.
     """
-    out = []
-    for axis in question_axes(question):
+    out: list[Conflict] = []
+    for axis, stance in axis_stances(question, weights):
+        if axis == CLAIM_AXIS and out:
+            break
         sides: dict[int, list[Quote]] = {1: [], -1: []}
-        for s in relevant(scored, [axis], min_score, side_min_score):  # best first
-            sign = stance_on(s.quote.text, axis)
+        for s in relevant(scored, [stance], min_score, side_min_score):  # best first
+            sign = 0 if asks(s.quote.text) else stance(s.quote.text)
             if sign:
                 sides[sign].append(s.quote)
+        if axis == CLAIM_AXIS:  # an affirming sentence counts only against a denial it answers
+            sides[1] = [
+                a for a in sides[1] if any(affirms_denied(question, a.text, d.text) for d in sides[-1])
+            ]
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
-        if not docs[1] or not docs[-1] or len(docs[1] | docs[-1]) < 2:
+        if not docs[1] or not docs[-1] or (axis != CLAIM_AXIS and len(docs[1] | docs[-1]) < 2):
             continue
         labels = dict(zip((1, -1), _axis_labels(axis), strict=True))
         out.append(

@@ -8,7 +8,7 @@ the opposite of its source is caught even when the words overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
@@ -188,3 +188,78 @@ def question_axes(question: str) -> list[str]:
     """The opposite pairs a question turns on ("did they want troops to stay?" → stay or leave)."""
     low = question.lower()
     return [axis for axis, plus, minus in _POLES if _phrase_hits(low, plus) or _phrase_hits(low, minus)]
+
+
+# The axis of a yes/no question that no opposite pair above covers: does a sentence affirm the
+# question's own predicate, or deny it?
+CLAIM_AXIS = "yes or no"
+_YES_NO = re.compile(
+    r"^\W*(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)\b", re.I
+)
+# Words that deny what a sentence says ("have not been repeated", "never supported", "stopped
+# criticising", "without the assistance", "no ties").
+_DENIALS = _NEGATIONS | frozenset("stopped ceased denied denies deny dropped abandoned halted".split())
+
+
+def is_yes_no(question: str) -> bool:
+    """A question answered by yes or no ("Did …?", "Are …?"), not one that offers options ("A or B?")."""
+    return bool(_YES_NO.search(question)) and not re.search(r"\bor\b", question, re.I)
+
+
+def _related(a: str, b: str) -> bool:
+    # One word's stem starting the other's: "assist" / "assistance", "fight" / "fighter",
+    # "official" / "officially" (but not "state" / "statement": a five-letter stem must be most
+    # of the longer word).
+    short, long = sorted((a, b), key=len)
+    return a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3))
+
+
+def predicate_terms(question: str) -> set[str]:
+    """What a yes/no question claims, less who it names: stems of its lower-case content words
+    after the opening verb ("Do the fighters say they need help?" → fighter, need, help)."""
+    toks = words(question)[1:]
+    return {stem(w) for w in toks if w.islower() and _is_content(w)} - {"still", "given", "any"}
+
+
+def claim_stance(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
+    """Which answer a sentence gives to a yes/no question: +1 when it states at least
+    `CLAIM_SHARE` of the question's predicate (see `predicate_terms`; terms weighted by `weights`,
+    so "militia" in a corpus about militias counts little), -1 when it also denies one of those
+    terms (see `denied_terms`), 0 otherwise. Deterministic and crude: it places sentences on
+    sides, never verifies anything."""
+    claim = predicate_terms(question)
+    found = {c for c in claim for w in words(sentence) if _related(stem(w), c)}
+    total = sum(weights(c) for c in claim)
+    if total <= 0 or sum(weights(c) for c in found) < CLAIM_SHARE * total:
+        return 0
+    return -1 if denied_terms(question, sentence) else 1
+
+
+def denied_terms(question: str, sentence: str) -> set[str]:
+    """Terms of the question's predicate that the sentence denies: a denial ("not", "never",
+    "stopped", "without") at most `DENIAL_REACH` words before them ("has never been supported")."""
+    claim = predicate_terms(question)
+    toks = words(sentence)
+    low = [w.lower().replace("’", "'") for w in toks]
+    denials = [i for i, w in enumerate(low) if w in _DENIALS or w.endswith("n't")]
+    return {
+        c
+        for i, w in enumerate(toks)
+        for c in claim
+        if _related(stem(w), c) and any(0 < i - d <= DENIAL_REACH for d in denials)
+    }
+
+
+def affirms_denied(question: str, affirming: str, denying: str) -> bool:
+    """Whether `affirming` states what `denying` denies: it holds a term `denying` denies ("Iraq
+    needs its help" against "we do not need America's support"; "the leaders met in Baghdad"
+    does not answer "the meeting ended without a joint statement")."""
+    have = content_stems(affirming)
+    return any(_related(t, s) for t in denied_terms(question, denying) for s in have)
+
+
+# Share of a claim's (weighted) terms a sentence must state to take a side on it.
+CLAIM_SHARE = 1 / 3
+# How far before a term of the claim a denial still applies to it ("do not need", "has never
+# been supported", "without the assistance of").
+DENIAL_REACH = 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rag.evidence import ScoredQuote, detect_conflicts, relevant, select_evidence
+from rag.matching import stance_on
 from rag.types import Passage, Quote
 
 Q = "Did the militia leaders want the troops to stay?"
@@ -24,12 +25,16 @@ PASSAGES = [_passage(1, "a", ON_TOPIC.quote.text), _passage(2, "b", STAY.quote.t
 PASSAGES.append(_passage(3, "c", GO.quote.text + " " + NEUTRAL.quote.text))
 
 
+def STAY_OR_LEAVE(text: str) -> int:
+    return stance_on(text, "stay or leave")
+
+
 def test_a_sentence_taking_a_side_needs_only_the_floor() -> None:
     cutoff = 0.75 * ON_TOPIC.score  # 0.45: the relative cutoff
-    kept = relevant([ON_TOPIC, STAY, GO, NEUTRAL], ["stay or leave"], cutoff, 0.3)
+    kept = relevant([ON_TOPIC, STAY, GO, NEUTRAL], [STAY_OR_LEAVE], cutoff, 0.3)
     assert kept == [ON_TOPIC, STAY, GO]  # NEUTRAL scores the same as GO but takes no side
-    assert relevant([GO], ["stay or leave"], cutoff, 0.4) == []  # below the floor too
-    assert relevant([GO], ["stay or leave"], cutoff, None) == []  # without a floor: the cutoff
+    assert relevant([GO], [STAY_OR_LEAVE], cutoff, 0.4) == []  # below the floor too
+    assert relevant([GO], [STAY_OR_LEAVE], cutoff, None) == []  # without a floor: the cutoff
 
 
 def test_the_other_side_of_a_dispute_is_not_crowded_out() -> None:
@@ -42,3 +47,27 @@ def test_the_other_side_of_a_dispute_is_not_crowded_out() -> None:
 
     evidence = select_evidence(Q, PASSAGES, scored, min_score=0.45, side_min_score=0.3)
     assert [(e.doc_id, e.stance) for e in evidence] == [("a", 0), ("b", 1), ("c", -1)]
+
+
+# A yes/no question on a predicate no opposite pair covers: its own claim is the axis.
+BRIDGE_Q = "Did the council agree to repair the harbour bridge?"
+DENIES = _scored(1, "a", "The council did not agree to repair the bridge, its chairman said.", 0.62)
+AFFIRMS = _scored(2, "b", "A week later the council agreed to repair the bridge before winter.", 0.48)
+TOPICAL = _scored(3, "c", "The council met on Monday to discuss the harbour and its bridge.", 0.55)
+
+
+def test_a_yes_no_question_on_any_predicate_gets_both_sides() -> None:
+    conflicts = detect_conflicts(BRIDGE_Q, [DENIES, TOPICAL, AFFIRMS], min_score=0.46, side_min_score=0.3)
+    assert len(conflicts) == 1
+    sides = {s.position: s.doc_ids for s in conflicts[0].sides}
+    assert sides == {"yes": ("b",), "no": ("a",)}
+
+
+def test_a_topical_sentence_is_not_the_other_side_of_a_denial() -> None:
+    # TOPICAL shares the question's words ("council", "bridge") but not what DENIES denies ("agree").
+    assert detect_conflicts(BRIDGE_Q, [DENIES, TOPICAL], min_score=0.46, side_min_score=0.3) == []
+
+
+def test_the_claim_is_tried_only_when_no_opposite_pair_gives_a_conflict() -> None:
+    conflicts = detect_conflicts(Q, [ON_TOPIC, STAY, GO], min_score=0.45, side_min_score=0.3)
+    assert [c.axis for c in conflicts] == ["stay or leave"]

@@ -6,8 +6,10 @@ import pytest
 
 from rag.matching import (
     Stance,
+    claim_stance,
     content_stems,
     coverage,
+    is_yes_no,
     names,
     numbers,
     numbers_with_words,
@@ -178,3 +180,29 @@ def test_stance_on(text: str, axis: str, expected: int) -> None:
 )
 def test_question_axes(question: str, expected: list[str]) -> None:
     assert question_axes(question) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("We do not need their help, one fighter says.", -1),  # denied right before the claim
+        ("The fighters need help against the insurgents.", 1),
+        ("They have never needed outside help.", -1),
+        ("The officials met in the capital.", 0),  # states none of the claim
+        ("The fighters needed help, but the officials had no plan.", 1),  # the denial is elsewhere
+    ],
+)
+def test_claim_stance(sentence: str, expected: int) -> None:
+    assert claim_stance("Do the fighters say they need help?", sentence) == expected
+
+
+def test_claim_terms_the_corpus_uses_everywhere_count_little() -> None:
+    question, sentence = "Do the fighters say they need help?", "The fighters met in the capital."
+    assert claim_stance(question, sentence) == 1  # a third of the claim's words, unweighted
+    assert claim_stance(question, sentence, lambda t: 0.2 if t == "fighter" else 1.0) == 0
+
+
+def test_yes_no_questions() -> None:
+    assert is_yes_no("Has the council approved the plan?")
+    assert not is_yes_no("Is the council for the plan or against it?")  # options, not yes/no
+    assert not is_yes_no("Why has the council approved the plan?")
