@@ -18,6 +18,7 @@ from rag.aliases import Aliases
 from rag.citations import is_connective, says_dont_know, split_sentences, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
+    SPEAKER,
     AnswerKind,
     ScoredQuote,
     Similarity,
@@ -173,16 +174,22 @@ def missing_constraints(
 _NEEDED: dict[AnswerKind, str] = {
     "number": "none of the passages on this gives a number",
     "year": "none of the passages on this states a year",
+    "speaker": "none of the passages gives the words of {who}",
 }
 
 
-def absent_kind(question: str, sentences: Sequence[str]) -> str | None:
-    """Why to abstain when the question asks for a number or a year (see `asked_kind`) and none
-    of the sentences on it holds one; None otherwise."""
+def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequence[str] = ()) -> str | None:
+    """Why to abstain when the question asks for a number, a year or someone's words (see
+    `asked_kind`) and none of the sentences on it holds them (for someone's words: none of
+    `every_sentence`, the retrieved passages' sentences); None otherwise."""
     kind = asked_kind(question)
-    if kind in _NEEDED and not any(has_kind(kind, question, s) for s in sentences):
-        return _NEEDED[kind]
-    return None
+    if kind is None or kind not in _NEEDED:
+        return None
+    pool = every_sentence if kind == "speaker" else sentences
+    if any(has_kind(kind, question, s) for s in pool):
+        return None
+    m = SPEAKER.search(question)
+    return _NEEDED[kind].format(who=m.group("who") if m else "the one named")
 
 
 def _source(e: Evidence | Passage) -> str:
@@ -339,7 +346,11 @@ class Answerer:
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
         if not reason:
-            reason = absent_kind(norm(question), [norm(x.quote.text) for x in scored if x.score >= cutoff])
+            reason = absent_kind(
+                norm(question),
+                [norm(x.quote.text) for x in scored if x.score >= self.min_relevance],
+                [norm(x.quote.text) for x in scored],
+            )
         evidence: list[Evidence] = []
         conflicts: list[Conflict] = []
         if not reason:

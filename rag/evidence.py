@@ -15,6 +15,7 @@ from typing import Literal
 
 from rag.matching import (
     CLAIM_AXIS,
+    STOPWORDS,
     affirms_denied,
     claim_stance,
     content_stems,
@@ -23,6 +24,7 @@ from rag.matching import (
     numbers,
     numbers_with_words,
     question_axes,
+    related,
     stance_on,
     stem,
     words,
@@ -39,6 +41,7 @@ class ScoredQuote:
     score: float
     dense: float
     lexical: float
+    answers: bool = False  # holds the kind of thing the question asks for (see `asked_kind`)
 
 
 def passage_quotes(p: Passage) -> list[Quote]:
@@ -90,11 +93,25 @@ def lexical_match(question: str, sentence: str, weights: Callable[[str], float] 
     return sum(w[t] for t in q if t in s) / total
 
 
-AnswerKind = Literal["number", "measure", "year", "date", "person", "place"]
+AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place"]
 
+# "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
+SPEAKER = re.compile(
+    r"\b(?:what|how)\s+(?:did|does|do|has|have|had|would)\s+(?P<who>.+?)\s+"
+    r"(?:say|tell|describe|respond|reply|react|think|believe|call|argue|claim|explain|warn|mean|answer)\b",
+    re.I,
+)
 _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
-    ("number", re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|proportion)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|proportion)\b|"
+            r"\bwhat (is|was|are|were) the (population|death toll|size|budget|cost|price|number|total)\b",
+            re.I,
+        ),
+    ),
     ("measure", re.compile(r"\bhow (long|far|big|large|old)\b", re.I)),
+    ("speaker", SPEAKER),
     ("year", re.compile(r"\b(what|which) year\b|\bin what year\b|\bsince what year\b", re.I)),
     (
         "date",
@@ -139,8 +156,13 @@ _PERSON = (
     re.compile(r"\b(?:said|says|told|added|according to)\s+" + _PERSON_NAME),
 )
 _QUANTITY_WORDS = re.compile(
-    r"\b(dozens|hundreds|thousands|millions|billions|several|a few|a number of)\b", re.I
+    r"\b(dozens|hundreds|thousands|millions|billions|several|a few|a number of|"
+    r"(a|one) (hundred|thousand|million|billion))\b",
+    re.I,
 )
+# Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
+# one (a person or a place is any capitalised name after a title or a preposition: too loose).
+_DISTINCT: frozenset[AnswerKind | None] = frozenset({"number", "measure", "year", "date", "speaker"})
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
 
@@ -148,14 +170,71 @@ ANSWER_TYPE_BONUS = 0.1
 def asked_kind(question: str) -> AnswerKind | None:
     """What the question asks for: a number for "how many", a year, a date for "when", a person
     for "who", a place for "where" — or None."""
-    return next((kind for kind, pattern in _KINDS if pattern.search(question)), None)
+    return next(
+        (
+            kind
+            for kind, pattern in _KINDS
+            if pattern.search(question) and (kind != "speaker" or speaker(question))
+        ),
+        None,
+    )
+
+
+_SAYING = frozenset(
+    "say said says tell told add added think thinks thought believe believes believed describe described "
+    "respond responded reply replied insist insisted acknowledge acknowledged warn warned argue argued "
+    "claim claimed explain explained write wrote call called".split()
+)
+
+
+def speaker(question: str) -> set[str]:
+    """The names of the one whose words a question asks for ("What did Ambassador Silliman say?"
+    → {"silliman"}); empty when it asks for no one's words."""
+    m = SPEAKER.search(question)
+    return names("The " + m.group("who")) if m else set()  # a name may open the phrase
+
+
+def quotes_speaker(who: set[str], sentence: str) -> bool:
+    """Whether the sentence gives the words of `who`: one of the names within six words of a
+    verb of saying ("al-Saadi said", "said Col. Dorrian", "Al-Saadi believes")."""
+    toks = words(sentence)
+    named = [i for i, w in enumerate(toks) if who & {stem(p) for p in [*re.split(r"[-–]", w), w]}]
+    saying = [i for i, w in enumerate(toks) if w.lower() in _SAYING]
+    return any(abs(i - j) <= 6 for i in named for j in saying)
+
+
+def counted(question: str) -> str | None:
+    """The stem of what "how many" / "how much" counts ("How many US troops are …" → "troop"),
+    None when the question names nothing ("How much did it cost?")."""
+    m = re.search(r"\bhow (?:many|much)\s+((?:[\w'’-]+\s+){0,5})", question + " ", re.I)
+    if not m:
+        return None
+    found = []
+    for w in m.group(1).split():
+        if w.lower() in STOPWORDS or w.lower().endswith("ed"):
+            break
+        found.append(w)
+    # The thing counted: a plural ("senior Islamic State leaders", "people live" → "people"),
+    # else the last word ("how much oil").
+    plural = [w for w in found if w.islower() and (re.search(r"[^s]s$", w) or w in _PLURALS)]
+    head = plural[0] if plural else found[-1] if found else None
+    return stem(head) if head else None
+
+
+_PLURALS = frozenset("people men women children police staff".split())
 
 
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
-    """Whether `sentence` holds something of `kind` that the question does not already say."""
+    """Whether `sentence` holds something of `kind` that the question does not already say; for
+    a count, one of the thing counted ("how many troops" is not answered by "$1.6 billion")."""
     if kind == "number":
         new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
+        head = counted(question)
+        if head and not any(related(head, s) for s in content_stems(sentence)):
+            return False
         return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
+    if kind == "speaker":
+        return quotes_speaker(speaker(question), sentence)
     if kind == "measure":
         return bool(numbers_with_words(sentence) - numbers(question))
     if kind == "year":
@@ -203,14 +282,16 @@ def score_quotes(
     dense = similarity(question, [q.text for q in quotes])
     nq = normalise(question)
     nf = normalise(focus) if focus else None
+    asked = asked_kind(nf or nq)
     scored = []
     for q, d in zip(quotes, dense, strict=True):
         ns = normalise(q.text)
         lex = lexical_match(nq, ns, weights)
         if nf:
             lex = 0.5 * (lex + lexical_match(nf, ns, weights))
-        bonus = answer_type_bonus(nf or nq, ns)
-        scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex))
+        bonus = answer_type_bonus(nf or nq, ns)  # for the kind `asked`
+        answers = bonus > 0 and asked in _DISTINCT
+        scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
 
 
@@ -248,15 +329,16 @@ def relevant(
     min_score: float,
     side_min_score: float | None,
 ) -> list[ScoredQuote]:
-    """Sentences scoring at least `min_score`, plus those taking a side (by one of `stances`) that
-    score at least `side_min_score`: a sentence that takes a side on what the question turns on
-    answers it directly, even when another article repeats the question's words more closely (the
-    other side of a dispute rarely uses the same words as the question)."""
+    """Sentences scoring at least `min_score`, plus those that answer directly and score at least
+    `side_min_score`: a sentence taking a side (by one of `stances`) on what the question turns
+    on, or holding the kind of thing it asks for (a count for "how many"). Another sentence may
+    repeat the question's words more closely: the other side of a dispute rarely uses them, and
+    the sentence giving a number often follows the one that sets the scene."""
     floor = min_score if side_min_score is None else min(min_score, side_min_score)
     return [
         s
         for s in scored
-        if s.score >= min_score or (s.score >= floor and any(f(s.quote.text) for f in stances))
+        if s.score >= min_score or (s.score >= floor and (s.answers or any(f(s.quote.text) for f in stances)))
     ]
 
 
@@ -271,8 +353,8 @@ def select_evidence(
 ) -> list[Evidence]:
     """For each article with a relevant sentence (see `relevant`): its best sentences.
 
-    A second sentence is kept when it scores within 15% of the article's best; quotes are best
-    first. Articles are ordered by their best sentence.
+    A sentence holding what the question asks for comes first; a second sentence is kept when it
+    scores within 15% of the first; then best first. Articles are ordered by their first sentence.
     """
     axes = question_axes(question)
     lexical = [f for axis, f in axis_stances(question) if axis != CLAIM_AXIS]
@@ -281,7 +363,8 @@ def select_evidence(
         by_doc.setdefault(s.quote.doc_id, []).append(s)
     meta = {p.doc_id: p for p in passages}
     out = []
-    for doc, items in by_doc.items():
+    for doc, found in by_doc.items():
+        items = sorted(found, key=lambda s: not s.answers)  # what answers first, then best first
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first
         stance = 0

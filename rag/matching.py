@@ -206,7 +206,7 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.search(question)) and not re.search(r"\bor\b", question, re.I)
 
 
-def _related(a: str, b: str) -> bool:
+def related(a: str, b: str) -> bool:
     # One word's stem starting the other's: "assist" / "assistance", "fight" / "fighter",
     # "official" / "officially" (but not "state" / "statement": a five-letter stem must be most
     # of the longer word).
@@ -228,7 +228,7 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     terms (see `denied_terms`), 0 otherwise. Deterministic and crude: it places sentences on
     sides, never verifies anything."""
     claim = predicate_terms(question)
-    found = {c for c in claim for w in words(sentence) if _related(stem(w), c)}
+    found = {c for c in claim for w in words(sentence) if related(stem(w), c)}
     total = sum(weights(c) for c in claim)
     if total <= 0 or sum(weights(c) for c in found) < CLAIM_SHARE * total:
         return 0
@@ -246,7 +246,7 @@ def denied_terms(question: str, sentence: str) -> set[str]:
         c
         for i, w in enumerate(toks)
         for c in claim
-        if _related(stem(w), c) and any(0 < i - d <= DENIAL_REACH for d in denials)
+        if related(stem(w), c) and any(0 < i - d <= DENIAL_REACH for d in denials)
     }
 
 
@@ -255,7 +255,7 @@ def affirms_denied(question: str, affirming: str, denying: str) -> bool:
     needs its help" against "we do not need America's support"; "the leaders met in Baghdad"
     does not answer "the meeting ended without a joint statement")."""
     have = content_stems(affirming)
-    return any(_related(t, s) for t in denied_terms(question, denying) for s in have)
+    return any(related(t, s) for t in denied_terms(question, denying) for s in have)
 
 
 # Share of a claim's (weighted) terms a sentence must state to take a side on it.

@@ -8,7 +8,7 @@ import pytest
 from rag.aliases import Aliases
 from rag.answer import absent_kind, refers_back
 from rag.citations import verify
-from rag.evidence import asked_kind, has_kind
+from rag.evidence import asked_kind, counted, has_kind
 from rag.types import Passage
 
 ARTICLES = [
@@ -49,6 +49,10 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("Who leads the Badr organization?", "person"),
         ("Where did the leaders meet?", "place"),
         ("Did the PMF want US troops to stay?", None),
+        ("What is the population of the port city?", "number"),
+        ("What did Mayor Jensen say about the bridge?", "speaker"),
+        ("How did Captain Oduya describe the flood?", "speaker"),
+        ("What did the officials say about the bridge?", None),  # no one named
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -63,6 +67,34 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
     assert has_kind("person", "Who spoke?", "said Col. John Dorrian, the U.S. military spokesman.")
     assert not has_kind("person", "Who spoke?", "The Iraqi army spoke.")
     assert has_kind("place", "Where did they meet?", "They met in Baghdad this week.")
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("How many US troops are in the country?", "troop"),
+        ("How many senior Islamic State leaders were captured?", "leader"),
+        ("How many people live in the city?", "people"),
+        ("How much oil does the country export?", "oil"),
+        ("How much did the bridge cost?", None),
+    ],
+)
+def test_what_a_count_counts(question: str, thing: str | None) -> None:
+    assert counted(question) == thing
+
+
+def test_a_count_must_be_of_the_thing_asked_about() -> None:
+    q = "How many US troops are in the country?"
+    assert has_kind("number", q, "About 5,200 US troops are based there.")
+    assert not has_kind("number", q, "The US has given over $1.6 billion in aid.")
+
+
+def test_someone_s_words_need_that_one_saying_them() -> None:
+    q = "What did Mayor Jensen say about the bridge?"
+    assert has_kind("speaker", q, "“It will stay open,” Jensen said on Monday.")
+    assert has_kind("speaker", q, "Mayor Jensen told reporters the bridge would close.")
+    assert not has_kind("speaker", q, "When the council met Mayor Jensen, it had a message.")
+    assert absent_kind(q, [], ["The council met Mayor Jensen last year."]) is not None
 
 
 def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
