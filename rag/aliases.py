@@ -114,5 +114,15 @@ class Aliases:
             return text
         return self._pattern.sub(lambda m: self._canonical[m.group(0)], text)
 
+    def expand(self, text: str) -> str:
+        """`text` followed by the other forms of every name it uses ("Hashd al-Shaabi" → "…
+        (PMF, Popular Mobilization Forces)"), so a word search finds articles that use another."""
+        if self._pattern is None:
+            return text
+        used = {self._canonical.get(m.group(0), m.group(0)) for m in self._pattern.finditer(text)}
+        used |= {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
+        more = [f for g in self.groups if g[0] in used for f in g if f not in text]
+        return f"{text} ({', '.join(more)})" if more else text
+
     def __bool__(self) -> bool:
         return bool(self.groups)

@@ -329,7 +329,8 @@ class Answerer:
         clock = _Clock()
         question = question.strip()
         standalone = standalone_question(question, conversation)
-        passages = number_passages(self.retriever.retrieve(standalone, k, filters, mode), conversation)
+        found = self.retriever.retrieve(standalone, k, filters, mode, self.aliases.expand(standalone))
+        passages = number_passages(found, conversation)
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise
         focus = question if standalone != question else None

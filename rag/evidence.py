@@ -93,6 +93,11 @@ def lexical_match(question: str, sentence: str, weights: Callable[[str], float] 
     return sum(w[t] for t in q if t in s) / total
 
 
+# Titles and roles that name a person: "Which US ambassador …?" asks for a person.
+_ROLES = (
+    r"person|official|leader|commander|spokes\w*|ambassador|minister|president|general|colonel|captain|"
+    r"envoy|advis[eo]r|governor|mayor|senator|secretary|cleric|chief|head|analyst|expert|journalist"
+)
 AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place"]
 
 # "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
@@ -119,9 +124,7 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     ),
     (
         "person",
-        re.compile(
-            r"^\W*(who|whom)\b|\bwhose\b|\b(which|what) (person|official|leader|commander|spokes\w*)\b", re.I
-        ),
+        re.compile(r"^\W*(who|whom)\b|\bwhose\b|\b(which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", re.I),
     ),
     (
         "place",
@@ -147,8 +150,8 @@ _PERSON_NAME = r"([A-Z][\w'’-]+(?:\s+(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)*)
 _PERSON = (
     # "Gen. Qassem Soleimani", "spokesman Col. Myles Caggins", "militia leader Hadi al-Amiri"
     re.compile(
-        r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|President|Minister|Sheikh|Ayatollah|General|"
-        r"Colonel|Commander|Major|Captain|spokes(?:man|woman|person)|leader|commander|official|chief|head)"
+        r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Sheikh|Ayatollah|Major|"
+        r"(?i:" + _ROLES + r"))"
         r"\.?,?\s+" + _PERSON_NAME
     ),
     # "Hadi al-Amiri said", "said Hadi al-Amiri"
@@ -162,7 +165,9 @@ _QUANTITY_WORDS = re.compile(
 )
 # Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
 # one (a person or a place is any capitalised name after a title or a preposition: too loose).
-_DISTINCT: frozenset[AnswerKind | None] = frozenset({"number", "measure", "year", "date", "speaker"})
+_DISTINCT: frozenset[AnswerKind | None] = frozenset(
+    {"number", "measure", "year", "date", "speaker", "person"}
+)
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
 
@@ -243,6 +248,10 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
         return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
     asked = content_stems(question)
     if kind == "person":
+        role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
+        if role:  # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
+            title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
+            return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
         found = (m.group(1) for p in _PERSON for m in p.finditer(sentence))
         return any(content_stems(name) - asked for name in found)
     return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))

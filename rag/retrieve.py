@@ -41,8 +41,15 @@ class HybridRetriever:
         return {r.doc_id for r in self.lexical.records if filters.admits(r.outlet, r.date, r.author)}
 
     def retrieve(
-        self, question: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        lexical_query: str | None = None,
     ) -> list[Passage]:
+        """The `k` best passages for `question`; BM25 searches `lexical_query` when given (the
+        question with its names' other forms, see `Aliases.expand`)."""
         question = question.strip()
         if not question:
             raise BadRequest("the question is empty")
@@ -55,7 +62,7 @@ class HybridRetriever:
         if mode in ("hybrid", "dense"):
             dense = self._dense(question, depth, docs)
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical.search(question, depth, docs)
+            lexical = self.lexical.search(lexical_query or question, depth, docs)
         by_id = {r.chunk_id: r for r, _ in dense + lexical}
         dense_rank = {r.chunk_id: i for i, (r, _) in enumerate(dense, start=1)}
         dense_score = {r.chunk_id: s for r, s in dense}

@@ -30,6 +30,19 @@ def test_aliases_are_learned_from_the_articles() -> None:
     assert not Aliases.from_texts(["Nothing here is named twice."])
 
 
+def test_a_word_search_also_looks_for_the_other_names() -> None:
+    aliases = Aliases.from_texts(ARTICLES)
+    assert (
+        aliases.expand("When did the Hashd al-Shaabi join the army?")
+        == "When did the Hashd al-Shaabi join the army? (PMF, Popular Mobilization Forces)"
+    )
+    assert (
+        aliases.expand("Is the PMF in the army?")
+        == "Is the PMF in the army? (Hashd al-Shaabi, Popular Mobilization Forces)"
+    )
+    assert aliases.expand("Who leads Fatah?") == "Who leads Fatah?"
+
+
 def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
     text = "The Hashd al-Shaabi has never been supported by the U.S., one fighter says."
     p = Passage(
@@ -81,6 +94,15 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
 )
 def test_what_a_count_counts(question: str, thing: str | None) -> None:
     assert counted(question) == thing
+
+
+def test_which_ambassador_asks_for_a_person_with_that_title() -> None:
+    q = "Which US ambassador did the minister meet?"
+    assert asked_kind(q) == "person"
+    assert has_kind("person", q, "When he met US Ambassador Dana Ruiz last year, he asked for help.")
+    assert not has_kind(
+        "person", q, "The polls favour Prime Minister Ali Karim."
+    )  # a person, not the one asked
 
 
 def test_a_count_must_be_of_the_thing_asked_about() -> None:
