@@ -317,8 +317,48 @@ def asks(sentence: str) -> bool:
     return sentence.rstrip(" \"'”’").endswith("?")
 
 
+def states(sentence: str) -> bool:
+    """A sentence that asserts something: it ends like a sentence and does not ask (headlines
+    such as "In Iraq, US ally with former Iran-backed enemies – INTERNATIONAL" do not)."""
+    return sentence.rstrip().endswith((".", "!", '"', "”", "’", "'")) and not asks(sentence)
+
+
 def _stance_on(axis: str, text: str) -> int:
     return stance_on(text, axis)
+
+
+# A view the sentence gives as a named someone's: "Col. Barzanji thinks", "said Hadi al-Ameri".
+_HOLDER = (
+    re.compile(
+        _PERSON_NAME + r",?\s+(?:said|says|thinks|thought|believes|believed|argues|argued|told|insisted|"
+        r"claimed)\b"
+    ),
+    re.compile(r"\b(?:said|says|according to)\s+(?:[A-Z][a-z]{1,4}\.\s+)?" + _PERSON_NAME),
+)
+_NOT_NAMES = frozenset("he she they it we i you this that these those the a an one some many".split())
+# Questions about what someone wants, says or thinks: whose view a sentence gives matters.
+_ATTITUDE = re.compile(
+    r"\b(want|wanted|wish|say|said|think|believe|consider|call|demand|argue|claim|feel|hope|accuse)\w*\b",
+    re.I,
+)
+
+
+def someone_else(question: str, sentence: str) -> bool:
+    """For a question about what someone wants, says or thinks: whether the sentence gives the
+    view of a named someone the question does not name ("Like many of Iraq's Kurds, Col. Barzanji
+    thinks the U.S. military should stay" says nothing of what militia leaders want)."""
+    if not _ATTITUDE.search(question):
+        return False
+    asked = content_stems(question)
+    for pattern in _HOLDER:
+        for m in pattern.finditer(sentence):
+            holder = [w for w in m.group(1).split() if w.lower() not in _NOT_NAMES]
+            # "said Hadi al-Ameri, a militia leader": the words after the name say who that is
+            role = re.match(r",\s+((?:[\w'’-]+\s+){0,6}[\w'’-]+)", sentence[m.end() :])
+            who = " ".join(holder) + (" " + role.group(1) if role else "")
+            if holder and not content_stems(who) & asked:
+                return True
+    return False
 
 
 def axis_stances(
@@ -417,7 +457,8 @@ def detect_conflicts(
             break
         sides: dict[int, list[Quote]] = {1: [], -1: []}
         for s in relevant(scored, [stance], min_score, side_min_score):  # best first
-            sign = 0 if asks(s.quote.text) else stance(s.quote.text)
+            text = s.quote.text
+            sign = 0 if asks(text) or someone_else(question, text) else stance(text)
             if sign:
                 sides[sign].append(s.quote)
         if axis == CLAIM_AXIS:  # an affirming sentence counts only against a denial it answers

@@ -24,14 +24,17 @@ End every sentence with the number of its source, like [2].
 Write one to three short sentences. If the sources do not answer the question, write: I don't know."""
 
 # (sources, question, answer) — invented outlets and facts, so they can never leak into an answer.
+# The answers name no outlet: the citation shows it with its date, and every word the model
+# writes before the fact is time to the first answer (a 1.5B model copied "The Daily Planet
+# reports that" into real answers).
 FEW_SHOT: tuple[tuple[str, str, str], ...] = (
     (
         "[1] Daily Planet, 2019-05-02: The city council voted 7 to 2 to close the old bridge in June.\n"
         "[2] Metro Herald, 2019-06-10: The mayor said the old bridge will stay open until the new one "
         "is built.",
         "Will the old bridge close?",
-        "The Daily Planet reports that the council voted 7 to 2 to close the old bridge in June [1]. "
-        "The Metro Herald reports that the mayor said it will stay open until the new one is built [2].",
+        "The council voted 7 to 2 to close the old bridge in June [1]. "
+        "But the mayor said it will stay open until the new one is built [2].",
     ),
     (
         "[1] Daily Planet, 2019-05-02: The city council voted 7 to 2 to close the old bridge in June.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.evidence import ScoredQuote, detect_conflicts, relevant, select_evidence
+from rag.evidence import ScoredQuote, detect_conflicts, relevant, select_evidence, someone_else
 from rag.matching import stance_on
 from rag.types import Passage, Quote
 
@@ -71,3 +71,13 @@ def test_a_topical_sentence_is_not_the_other_side_of_a_denial() -> None:
 def test_the_claim_is_tried_only_when_no_opposite_pair_gives_a_conflict() -> None:
     conflicts = detect_conflicts(Q, [ON_TOPIC, STAY, GO], min_score=0.45, side_min_score=0.3)
     assert [c.axis for c in conflicts] == ["stay or leave"]
+
+
+def test_a_named_someone_else_s_view_takes_no_side_on_what_a_group_wants() -> None:
+    colonel = _scored(4, "d", "Like many farmers, Col. Ortega thinks the troops should stay.", 0.55)
+    conflicts = detect_conflicts(Q, [ON_TOPIC, colonel, GO], min_score=0.45, side_min_score=0.3)
+    assert conflicts == []  # the colonel is not the militia leaders the question asks about
+    assert someone_else(Q, colonel.quote.text)
+    assert not someone_else(Q, "The troops should stay, said Omar Aziz, a militia leader.")
+    assert not someone_else(Q, "He said the leaders wanted the troops to stay.")  # a pronoun: unknown
+    assert not someone_else("Did the troops stay?", colonel.quote.text)  # not a question of views
