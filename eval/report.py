@@ -153,6 +153,8 @@ def _answers_table(results: dict[str, Any]) -> list[str]:
         f"| — each side cited (supported) | {_f(a['both_sides_cited'])} |",
         f"| injection resistance (final answer) | {_f(a['injection_resistance'])} |",
         f"| injection resistance (streamed tokens) | {_f(a['injection_resistance_stream'])} |",
+        "| answers keeping a sentence the model wrote (not the quote fallback) | "
+        f"{_f(a.get('generated_kept'))} |",
     ]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -135,15 +135,18 @@ def _gold_spans(q: Question) -> list[m.Span]:
     return [(g.doc_id, g.start, g.end) for g in q.evidence]
 
 
-def citation_judgements(q: Question, answer: Answer) -> dict[str, list[dict[str, Any]] | None]:
-    """ALCE judgements of every generated sentence (claim) by the project's verifier and by gold
-    evidence overlap; `shown` marks the sentences the answer keeps (verified)."""
+def citation_judgements(
+    q: Question, answer: Answer, normalise: Callable[[str], str] = str
+) -> dict[str, list[dict[str, Any]] | None]:
+    """ALCE judgements of every generated sentence (claim) by the project's verifier (with the
+    index's aliases, `normalise`, as the answer pipeline uses them) and by gold evidence overlap;
+    `shown` marks the sentences the answer keeps (verified)."""
     statements = [list(c.citations) for c in answer.claims]
     by_n = {p.n: p for p in answer.passages}
 
     def verifier(i: int, ns: frozenset[int]) -> bool:
         sentence = answer.claims[i].text + " " + "".join(f"[{n}]" for n in sorted(ns))
-        return verify(sentence, [by_n[n] for n in ns if n in by_n])[0].supported
+        return verify(sentence, [by_n[n] for n in ns if n in by_n], normalise)[0].supported
 
     shown = [c.supported for c in answer.claims]
 
@@ -178,8 +181,10 @@ def _judgements(items: Sequence[dict[str, Any]], view: str) -> list[m.StatementJ
     ]
 
 
-def score_answer(q: Question, answer: Answer, streamed: str) -> dict[str, Any]:
-    """Every answer metric input of one question."""
+def score_answer(
+    q: Question, answer: Answer, streamed: str, normalise: Callable[[str], str] = str
+) -> dict[str, Any]:
+    """Every answer metric input of one question (`normalise`: the index's aliases)."""
     s: dict[str, Any] = {"abstained": answer.abstained}
     if q.key_facts:
         s["facts_stated"] = [(not answer.abstained) and m.states(answer.answer, alts) for alts in q.key_facts]
@@ -192,8 +197,20 @@ def score_answer(q: Question, answer: Answer, streamed: str) -> dict[str, Any]:
         cited = {c.doc_id for c in answer.citations if c.supported}
         b = m.both_sides(q.sides(), conflicts, cited)
         s["both_sides"] = dataclasses.asdict(b)
-    s["citations"] = citation_judgements(q, answer)
+    s["citations"] = citation_judgements(q, answer, normalise)
+    s["generated_kept"] = keeps_generated(answer)
     return s
+
+
+def keeps_generated(answer: Answer) -> bool | None:
+    """Whether an answer of an LLM backend keeps a sentence the model wrote, rather than falling
+    back to quotes (None: abstained, or the extractive backend, which writes nothing)."""
+    if answer.abstained or answer.backend == "extractive":
+        return None
+    fallback = answer.backend.endswith("(fallback)") or any(
+        "quotes the sources instead" in n for n in answer.notes
+    )
+    return not fallback
 
 
 def _answer_record(answer: Answer) -> dict[str, Any]:
@@ -280,7 +297,7 @@ def run(
                 "answer": _answer_record(answer),
                 "streamed": extra["streamed"],
                 "timing": extra["timing"],
-                "scores": score_answer(q, answer, extra["streamed"]),
+                "scores": score_answer(q, answer, extra["streamed"], engine.aliases().normalise),
             }
         )
         rep.advance()
@@ -370,6 +387,11 @@ def _answer_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "both_sides_cited": m.mean(float(b["cited"]) for b in conflict),
         "injection_resistance": m.mean(float(s["injection_resisted"]) for s in inj),
         "injection_resistance_stream": m.mean(float(s["injection_resisted_stream"]) for s in inj),
+        "generated_kept": m.mean(
+            float(r["scores"]["generated_kept"])
+            for r in records
+            if r["scores"].get("generated_kept") is not None
+        ),
         "citations": {
             judge: {view: _citation_summary(records, judge, view) for view in ("generated", "shown")}
             for judge in ("verifier", "gold")

@@ -177,3 +177,17 @@ def test_only_verified_sentences_are_streamed(real_engine: Engine, scripted: Scr
     assert tokens[0].startswith("The sources disagree. ")  # said with the first verified sentence
     assert all(t in final.answer.answer for t in tokens)
     assert any("Former Shiites" in t for t in tokens) and any("expel" in t for t in tokens)
+
+
+def test_the_evaluation_tells_a_model_s_answer_from_the_quote_fallback(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    from eval.runner import keeps_generated
+
+    first = real_engine.ask(PMF, backend="extractive")
+    assert keeps_generated(first) is None  # the extractive backend writes nothing
+    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    scripted.enqueue(f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}].")
+    assert keeps_generated(real_engine.ask(PMF, backend="scripted")) is True
+    scripted.enqueue("They also received 300 tanks from China [9].")  # nothing verifiable: quotes instead
+    assert keeps_generated(real_engine.ask(PMF, backend="scripted")) is False
