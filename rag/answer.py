@@ -410,9 +410,9 @@ class Answerer:
         yield from self.reconcile(g, " ".join(raw), out)
 
     def reconcile(self, g: Grounding, raw: str, out: _Stream) -> Iterator[Event]:
-        """After the model: quotes instead when no sentence of it was supported (or an abstention
-        when it said it does not know and nothing is contested), and the missing side of a
-        conflict when it gave one side only."""
+        """After the model: quotes instead when no sentence of it was supported (also when it said
+        it does not know: grounding found relevant sentences, or it would have abstained), and the
+        missing side of a conflict when it gave one side only."""
         notes: list[str] = []
         dropped = [c for c in out.claims if not c.supported]
         if dropped:
@@ -421,19 +421,16 @@ class Answerer:
                 "the cited passages do not support them."
             )
         if not any(c.supported for c in out.claims):
-            if says_dont_know(raw) and not g.conflicts:
-                text = (
-                    "The articles don't say: the model found no answer in the passages. "
-                    "What each source says is shown as related reading."
-                )
-                yield out.emit(text)
-                yield self._answer(g, _Draft(text, [], {}, abstained=True), self.backend, out.clock)
-                return
+            # Grounding decides whether the articles answer (it found relevant sentences, or it
+            # would have abstained); a small model's "I don't know" is not trusted over them.
             for text in self._fallback(g, out):
                 yield out.emit(text)
-            notes.append(
-                "No sentence of the model's answer could be verified; the answer quotes the sources instead."
+            why = (
+                "The model found no answer in the sentences it read"
+                if says_dont_know(raw)
+                else "No sentence of the model's answer could be verified"
             )
+            notes.append(f"{why}; the answer quotes the sources instead.")
         elif g.conflicts:
             conflict = g.conflicts[0]
             missing = {side.sign for side in conflict.sides} - sides_taken(conflict, out.claims)

@@ -101,11 +101,16 @@ def test_a_copied_the_sources_disagree_is_dropped_when_nothing_conflicts(
     )
 
 
-def test_model_saying_it_does_not_know_abstains(real_engine: Engine, scripted: ScriptedLLM) -> None:
+def test_a_model_that_does_not_know_gives_way_to_the_quotes(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    # Grounding found sentences on it (or it would have abstained): a 1.5B model's "I don't know"
+    # is not trusted over them.
     scripted.enqueue("I don't know.")
     a = real_engine.ask("Who commands the Badr Organization?", backend="scripted")
-    assert a.abstained and "don't say" in a.answer
-    assert a.evidence  # still shown as related reading
+    assert not a.abstained and "reports: “" in a.answer
+    assert all(c.supported for c in a.citations)
+    assert any("found no answer" in n for n in a.notes)
 
 
 def test_unanswerable_questions_abstain_without_calling_the_model(
