@@ -63,7 +63,7 @@ MIN_RELEVANCE = 0.30
 # Evidence and conflict sides come from sentences within this share of the best sentence's score.
 RELATIVE_CUTOFF = 0.75
 # Sentences the model reads at most: prompt evaluation runs at ~55 tokens/s on 2 cores.
-PROMPT_SENTENCES = 6
+PROMPT_SENTENCES = 4
 
 _ANAPHORA = frozenset(
     "they them their theirs it its he him his she her this that these those there such".split()

@@ -15,6 +15,7 @@ from typing import Literal
 
 from rag.matching import (
     CLAIM_AXIS,
+    NUMBER_WORDS,
     STOPWORDS,
     affirms_denied,
     claim_stance,
@@ -216,7 +217,8 @@ def counted(question: str) -> str | None:
         return None
     found = []
     for w in m.group(1).split():
-        if w.lower() in STOPWORDS or w.lower().endswith("ed"):
+        acronym = w.isupper() and len(w) > 1  # "IS" is a name here, not a verb
+        if (w.lower() in STOPWORDS and not acronym) or w.lower().endswith("ed"):
             break
         found.append(w)
     # The thing counted: a plural ("senior Islamic State leaders", "people live" → "people"),
@@ -229,14 +231,39 @@ def counted(question: str) -> str | None:
 _PLURALS = frozenset("people men women children police staff".split())
 
 
+def counts(head: str, question: str, sentence: str) -> bool:
+    """Whether the sentence gives a count of `head` (a stem), other than the question's own numbers
+    and years: for "how many", a number or quantity word at most four words before it ("at least
+    40 of the militias", "31 people", "five leading IS leaders"; not "hundreds of fighters
+    belonging to Shiite militias" for militias); for "how much", one at most eight words either
+    side ("funding from the government, receiving $1 billion")."""
+    toks = words(sentence)
+    given = numbers(question)
+    much = bool(re.search(r"\bhow much\b", question, re.I))
+    for i, w in enumerate(toks):
+        if not related(head, stem(w)):
+            continue
+        for before in toks[max(0, i - (8 if much else 4)) : i + (9 if much else 0)]:
+            low = before.lower()
+            n = before.replace(",", "").rstrip(".") if before[0].isdigit() else NUMBER_WORDS.get(low)
+            if (n and n not in given and not _YEAR.fullmatch(n)) or low in _QUANTITIES:
+                return True
+    return False
+
+
+_QUANTITIES = frozenset(
+    "dozens hundreds thousands millions billions hundred thousand million billion several".split()
+)
+
+
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
     """Whether `sentence` holds something of `kind` that the question does not already say; for
     a count, one of the thing counted ("how many troops" is not answered by "$1.6 billion")."""
     if kind == "number":
-        new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
         head = counted(question)
-        if head and not any(related(head, s) for s in content_stems(sentence)):
-            return False
+        if head:
+            return counts(head, question, sentence)
+        new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
         return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
     if kind == "speaker":
         return quotes_speaker(speaker(question), sentence)
@@ -403,7 +430,8 @@ def select_evidence(
     """For each article with a relevant sentence (see `relevant`): its best sentences.
 
     A sentence holding what the question asks for comes first; a second sentence is kept when it
-    scores within 15% of the first; then best first. Articles are ordered by their first sentence.
+    scores within 15% of the first; then best first. Articles holding what is asked for come
+    first, then by their first sentence's score.
     """
     axes = question_axes(question)
     lexical = [f for axis, f in axis_stances(question) if axis != CLAIM_AXIS]
@@ -412,8 +440,11 @@ def select_evidence(
         by_doc.setdefault(s.quote.doc_id, []).append(s)
     meta = {p.doc_id: p for p in passages}
     out = []
+    answering: set[str] = set()
     for doc, found in by_doc.items():
         items = sorted(found, key=lambda s: not s.answers)  # what answers first, then best first
+        if items[0].answers:
+            answering.add(doc)
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first
         stance = 0
@@ -433,7 +464,7 @@ def select_evidence(
                 stance=stance,
             )
         )
-    return sorted(out, key=lambda e: -e.score)
+    return sorted(out, key=lambda e: (e.doc_id not in answering, -e.score))
 
 
 def detect_conflicts(

@@ -81,3 +81,11 @@ def test_a_named_someone_else_s_view_takes_no_side_on_what_a_group_wants() -> No
     assert not someone_else(Q, "The troops should stay, said Omar Aziz, a militia leader.")
     assert not someone_else(Q, "He said the leaders wanted the troops to stay.")  # a pronoun: unknown
     assert not someone_else("Did the troops stay?", colonel.quote.text)  # not a question of views
+
+
+def test_a_sentence_holding_what_is_asked_for_comes_first() -> None:
+    scene = _scored(1, "a", "The convoy was attacked near the city at night.", 0.70)
+    count = ScoredQuote(Quote(2, "b", 0, 40, "Six died and 31 people were injured."), 0.35, 0.35, 0.35, True)
+    passages = [_passage(1, "a", scene.quote.text), _passage(2, "b", count.quote.text)]
+    evidence = select_evidence("How many died?", passages, [scene, count], min_score=0.5, side_min_score=0.3)
+    assert [e.doc_id for e in evidence] == ["b", "a"]  # below the cutoff, but it answers

@@ -109,6 +109,12 @@ def test_a_count_must_be_of_the_thing_asked_about() -> None:
     q = "How many US troops are in the country?"
     assert has_kind("number", q, "About 5,200 US troops are based there.")
     assert not has_kind("number", q, "The US has given over $1.6 billion in aid.")
+    q = "How many militias are there?"
+    assert has_kind("number", q, "There are at least 40 of the militias, experts say.")
+    assert not has_kind("number", q, "They train hundreds of fighters belonging to the militias.")  # fighters
+    q = "How much funding does the group get?"
+    assert has_kind("number", q, "It enjoys funding from the state, receiving $1 billion a year.")
+    assert counted("How many senior IS leaders were caught?") == "leader"  # "IS" is a name, not a verb
 
 
 def test_someone_s_words_need_that_one_saying_them() -> None:
