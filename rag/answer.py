@@ -431,14 +431,30 @@ class Answerer:
                 else "No sentence of the model's answer could be verified"
             )
             notes.append(f"{why}; the answer quotes the sources instead.")
-        elif g.conflicts:
-            conflict = g.conflicts[0]
-            missing = {side.sign for side in conflict.sides} - sides_taken(conflict, out.claims)
-            for quote in side_quotes(conflict, g.passages, missing):
+        else:
+            for quote in self._missing(g, out.claims):
                 kept = self._check(quote, g.passages, out.claims, out.supports)
                 if kept:
                     yield out.emit(kept)
         yield self._answer(g, out.draft(notes=tuple(notes)), self.backend, out.clock)
+
+    def _missing(self, g: Grounding, claims: Sequence[Claim]) -> list[str]:
+        """Quotes for what the model's supported sentences leave out: the other side of a
+        conflict, or the count, year, date, person or words asked for when the evidence has them
+        and the model did not write them."""
+        if g.conflicts:
+            conflict = g.conflicts[0]
+            missing = {side.sign for side in conflict.sides} - sides_taken(conflict, claims)
+            return side_quotes(conflict, g.passages, missing)
+        kind = asked_kind(self.aliases.normalise(g.question))
+        said = [self.aliases.normalise(c.text) for c in claims if c.supported]
+        if kind is None or any(has_kind(kind, self.aliases.normalise(g.question), c) for c in said):
+            return []
+        answering = next((s for s in g.scored if s.answers and s.score >= self.min_relevance), None)
+        if answering is None:
+            return []
+        by_doc = {p.doc_id: p for p in g.passages}
+        return [_quoted(_source(by_doc[answering.quote.doc_id]), answering.quote)]
 
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
         """The extractive answer's verified sentences, less a "sources disagree" already sent."""

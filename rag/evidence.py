@@ -125,7 +125,12 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     ),
     (
         "person",
-        re.compile(r"^\W*(who|whom)\b|\bwhose\b|\b(which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", re.I),
+        re.compile(
+            # "Who is Mr X?" asks what he is, not for a person
+            r"^\W*(who|whom)\b(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))|\bwhose\b|"
+            r"\b(which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b",
+            re.I,
+        ),
     ),
     (
         "place",

@@ -196,3 +196,16 @@ def test_the_evaluation_tells_a_model_s_answer_from_the_quote_fallback(
     assert keeps_generated(real_engine.ask(PMF, backend="scripted")) is True
     scripted.enqueue("They also received 300 tanks from China [9].")  # nothing verifiable: quotes instead
     assert keeps_generated(real_engine.ask(PMF, backend="scripted")) is False
+
+
+def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scripted: ScriptedLLM) -> None:
+    q = "How many people were killed when Islamic State militants attacked the PMF convoy near Makhmour?"
+    first = real_engine.ask(q, backend="extractive")
+    assert "Six died" in first.answer
+    n = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    scripted.enqueue(f"Islamic State militants attacked their convoy near Makhmour [{n}].")  # true, no count
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith("Islamic State militants attacked their convoy near Makhmour")
+    assert "Six died" in a.answer and all(c.supported for c in a.claims)
+    scripted.enqueue(f"Six died and 31 people were injured [{n}].")  # the count itself: nothing added
+    assert real_engine.ask(q, backend="scripted").answer == f"Six died and 31 people were injured [{n}]."

@@ -60,6 +60,7 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("In which year did the PMF join the army?", "year"),
         ("When was the convoy attacked?", "date"),
         ("Who leads the Badr organization?", "person"),
+        ("Who is Omar Aziz?", None),  # what he is, not a person
         ("Where did the leaders meet?", "place"),
         ("Did the PMF want US troops to stay?", None),
         ("What is the population of the port city?", "number"),
