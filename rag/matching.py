@@ -207,9 +207,9 @@ def is_yes_no(question: str) -> bool:
 
 
 def related(a: str, b: str) -> bool:
-    # One word's stem starting the other's: "assist" / "assistance", "fight" / "fighter",
-    # "official" / "officially" (but not "state" / "statement": a five-letter stem must be most
-    # of the longer word).
+    """Two stems of one word family: equal, or one starting the other ("assist" / "assistance",
+    "fight" / "fighter", "official" / "officially"; not "state" / "statement": a stem of five
+    letters or fewer must be most of the longer one)."""
     short, long = sorted((a, b), key=len)
     return a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3))
 
@@ -218,7 +218,8 @@ def predicate_terms(question: str) -> set[str]:
     """What a yes/no question claims, less who it names: stems of its lower-case content words
     after the opening verb ("Do the fighters say they need help?" → fighter, need, help)."""
     toks = words(question)[1:]
-    return {stem(w) for w in toks if w.islower() and _is_content(w)} - {"still", "given", "any"}
+    # "still" and "given" ("has given support") carry no claim of their own.
+    return {stem(w) for w in toks if w.islower() and _is_content(w)} - {"still", "given"}
 
 
 def claim_stance(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
