@@ -48,6 +48,7 @@ clean:
 bench: install
 	$(BIN)/python benchmarks/perf.py $(ARGS)
 	$(BIN)/python benchmarks/answers.py
+	$(BIN)/python benchmarks/sides.py
 
 # The synthetic corpus at 1k, 10k and 100k chunks, embedded Chroma and a Chroma server
 # (docs/benchmarks/scale.md; over an hour on 2 cores: 100k chunks take 25-30 min to ingest per Chroma).

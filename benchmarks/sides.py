@@ -102,6 +102,11 @@ def model_labels(path: Path, wording: str) -> tuple[list[str], float]:
     return out, (time.perf_counter() - t0) / len(CASES)
 
 
+def right(labels: list[str], only: str | None = None) -> int:
+    gold = [g for _, _, g in CASES]
+    return sum(a == b for a, b in zip(labels, gold, strict=True) if only is None or b == only)
+
+
 def table(name: str, labels: list[str], per_case_s: float | None) -> str:
     gold = [g for _, _, g in CASES]
     right = sum(a == b for a, b in zip(labels, gold, strict=True))
@@ -117,16 +122,19 @@ def table(name: str, labels: list[str], per_case_s: float | None) -> str:
 def main() -> None:
     settings = Settings(data_dir=Path(os.environ.get("RAG_DATA_DIR", ROOT / "data")))
     path = local_model(settings)
-    rows = [
-        table(
-            "lexical rule (`claim_stance`)",
-            [{1: "yes", -1: "no", 0: "-"}[claim_stance(q, s)] for q, s, _ in CASES],
-            None,
-        )
-    ]
+    lexical = [{1: "yes", -1: "no", 0: "-"}[claim_stance(q, s)] for q, s, _ in CASES]
+    rows = [table("lexical rule (`claim_stance`)", lexical, None)]
+    best_model = (0, 0)  # (right, right on "no")
     for wording in PROMPTS:
         labels, secs = model_labels(path, wording)
         rows.append(table(f"Qwen2.5-Coder-1.5B, wording {wording}", labels, secs))
+        best_model = max(best_model, (right(labels), right(labels, "no")))
+    winner = "the lexical rule" if right(lexical) >= best_model[0] else "the model"
+    verdict = (
+        f"Best model wording: {best_model[0]}/{len(CASES)} right, {best_model[1]} of the denials; "
+        f"the lexical rule: {right(lexical)}/{len(CASES)}, {right(lexical, 'no')} of the denials. "
+        f"Kept: {winner}."
+    )
     load = os.getloadavg()[0]
     text = "\n".join(
         [
@@ -138,6 +146,8 @@ def main() -> None:
             "| judge | right | yes | no | does not answer | s per sentence |",
             "| --- | --- | --- | --- | --- | --- |",
             *rows,
+            "",
+            verdict,
             "",
             "Prompt wordings:",
             "",
