@@ -200,9 +200,13 @@ _SAYING = frozenset(
 
 def speaker(question: str) -> set[str]:
     """The names of the one whose words a question asks for ("What did Ambassador Silliman say?"
-    → {"silliman"}); empty when it asks for no one's words."""
+    → {"ambassador", "silliman"}); empty when it asks for no one's words or a group's."""
     m = SPEAKER.search(question)
-    return names("The " + m.group("who")) if m else set()  # a name may open the phrase
+    if not m:
+        return set()
+    # A person's name, not a group's acronym ("What did the PMF militias say?" asks for no one).
+    who = [w for w in words(m.group("who")) if not w.isupper()]
+    return names("The " + " ".join(who))  # a name may open the phrase
 
 
 def quotes_speaker(who: set[str], sentence: str) -> bool:

@@ -251,7 +251,13 @@ class Engine:
         (with this request's k and filters), so each passage gets the number it had."""
         from rag.conversation import conversation_from_turns
 
-        return conversation_from_turns(turns, lambda q: self.search(q, k=k, filters=filters))
+        # Retrieved as the answer pipeline retrieves (names also in their other forms), so the
+        # numbers match the ones the client was shown.
+        expand = self.aliases().expand
+        return conversation_from_turns(
+            turns,
+            lambda q: self.retriever.retrieve(q, k or self.settings.top_k, filters, "hybrid", expand(q)),
+        )
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine similarity of each sentence to the question (vectors are unit length).

@@ -67,6 +67,7 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("What did Mayor Jensen say about the bridge?", "speaker"),
         ("How did Captain Oduya describe the flood?", "speaker"),
         ("What did the officials say about the bridge?", None),  # no one named
+        ("What did the UN agencies say about the bridge?", None),  # a group, not a person
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
