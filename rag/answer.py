@@ -592,14 +592,17 @@ def completed_sentences(deltas: Iterable[str]) -> Iterator[str]:
 def prompt_sources(g: Grounding, budget: int) -> list[tuple[Passage, list[str]]]:
     """The sentences the model reads, grouped by passage (in passage order): each side of a
     conflict first, then each article's evidence, then the best of the rest, while the estimated
-    tokens stay within `budget` (at least one sentence). Headlines and questions are left out:
-    they assert nothing, and every token read costs time to the first answer."""
+    tokens stay within `budget` (at least one sentence). Headlines and questions are left out
+    when there is anything else: they assert nothing, and every token read costs time to the
+    first answer."""
     order = [q for c in g.conflicts[:1] for side in c.sides for q in side.quotes[:2]]
     order += [q for e in g.evidence for q in e.quotes]
     order += [s.quote for s in g.scored]
     chosen: list[Quote] = []
     used = 0
-    for q in dict.fromkeys(q for q in order if states(q.text)):
+    # Statements first; a passage made only of headlines or lines without a full stop still
+    # gives the model something to read (a cited answer needs one source at least).
+    for q in dict.fromkeys([q for q in order if states(q.text)] or order):
         cost = estimate_tokens(q.text) + 4
         if len(chosen) >= PROMPT_SENTENCES or (chosen and used + cost > budget):
             break

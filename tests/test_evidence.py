@@ -89,3 +89,20 @@ def test_a_sentence_holding_what_is_asked_for_comes_first() -> None:
     passages = [_passage(1, "a", scene.quote.text), _passage(2, "b", count.quote.text)]
     evidence = select_evidence("How many died?", passages, [scene, count], min_score=0.5, side_min_score=0.3)
     assert [e.doc_id for e in evidence] == ["b", "a"]  # below the cutoff, but it answers
+
+
+def test_the_model_reads_statements_not_headlines_but_never_nothing() -> None:
+    from rag.answer import Grounding, prompt_sources
+
+    headline = _scored(1, "a", "Council Votes On The Old Bridge", 0.8)
+    asking = _scored(1, "a", "Will the old bridge close?", 0.7)
+    fact = _scored(2, "b", "The council voted 7 to 2 to close the old bridge.", 0.5)
+    passages = (_passage(1, "a", "Council Votes On The Old Bridge"), _passage(2, "b", fact.quote.text))
+
+    def grounding(scored: tuple[ScoredQuote, ...]) -> Grounding:
+        return Grounding("q", "q", passages, scored, (), (), None, 0.0)
+
+    read = prompt_sources(grounding((headline, asking, fact)), budget=1000)
+    assert [(p.n, texts) for p, texts in read] == [(2, [fact.quote.text])]
+    only_headlines = prompt_sources(grounding((headline,)), budget=1000)
+    assert [(p.n, texts) for p, texts in only_headlines] == [(1, [headline.quote.text])]
