@@ -348,11 +348,9 @@ class Answerer:
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
         if not reason:
-            reason = absent_kind(
-                norm(question),
-                [norm(x.quote.text) for x in scored if x.score >= self.min_relevance],
-                [norm(x.quote.text) for x in scored],
-            )
+            texts = [norm(x.quote.text) for x in scored]
+            on_topic = [t for t, x in zip(texts, scored, strict=True) if x.score >= self.min_relevance]
+            reason = absent_kind(norm(question), on_topic, texts)
         evidence: list[Evidence] = []
         conflicts: list[Conflict] = []
         if not reason:
@@ -446,9 +444,10 @@ class Answerer:
             conflict = g.conflicts[0]
             missing = {side.sign for side in conflict.sides} - sides_taken(conflict, claims)
             return side_quotes(conflict, g.passages, missing)
-        kind = asked_kind(self.aliases.normalise(g.question))
+        question = self.aliases.normalise(g.question)
+        kind = asked_kind(question)
         said = [self.aliases.normalise(c.text) for c in claims if c.supported]
-        if kind is None or any(has_kind(kind, self.aliases.normalise(g.question), c) for c in said):
+        if kind is None or any(has_kind(kind, question, c) for c in said):
             return []
         answering = next((s for s in g.scored if s.answers and s.score >= self.min_relevance), None)
         if answering is None:

@@ -15,7 +15,6 @@ from typing import Literal
 
 from rag.matching import (
     CLAIM_AXIS,
-    NUMBER_WORDS,
     STOPWORDS,
     affirms_denied,
     claim_stance,
@@ -164,9 +163,11 @@ _PERSON = (
     re.compile(_PERSON_NAME + r",?\s+(?:said|says|told|added|stated|wrote|argued|claimed)\b"),
     re.compile(r"\b(?:said|says|told|added|according to)\s+" + _PERSON_NAME),
 )
+# Words that give a quantity without a digit ("hundreds of fighters", "a million people").
+_QUANTITIES = ("dozens", "hundreds", "thousands", "millions", "billions", "several")
+_SCALES = ("hundred", "thousand", "million", "billion")
 _QUANTITY_WORDS = re.compile(
-    r"\b(dozens|hundreds|thousands|millions|billions|several|a few|a number of|"
-    r"(a|one) (hundred|thousand|million|billion))\b",
+    rf"\b({'|'.join(_QUANTITIES)}|a few|a number of|(a|one) ({'|'.join(_SCALES)}))\b",
     re.I,
 )
 # Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
@@ -252,17 +253,11 @@ def counts(head: str, question: str, sentence: str) -> bool:
     for i, w in enumerate(toks):
         if not related(head, stem(w)):
             continue
-        for before in toks[max(0, i - (8 if much else 4)) : i + (9 if much else 0)]:
-            low = before.lower()
-            n = before.replace(",", "").rstrip(".") if before[0].isdigit() else NUMBER_WORDS.get(low)
-            if (n and n not in given and not _YEAR.fullmatch(n)) or low in _QUANTITIES:
+        for near in toks[max(0, i - (8 if much else 4)) : i + (9 if much else 0)]:
+            new = {n for n in numbers_with_words(near) - given if not _YEAR.fullmatch(n)}
+            if new or near.lower() in _QUANTITIES or near.lower() in _SCALES:
                 return True
     return False
-
-
-_QUANTITIES = frozenset(
-    "dozens hundreds thousands millions billions hundred thousand million billion several".split()
-)
 
 
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
@@ -293,12 +288,6 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
     return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
 
 
-def answer_type_bonus(question: str, sentence: str) -> float:
-    """`ANSWER_TYPE_BONUS` when the sentence holds what the question asks for (see `asked_kind`)."""
-    kind = asked_kind(question)
-    return ANSWER_TYPE_BONUS if kind and has_kind(kind, question, sentence) else 0.0
-
-
 def score_quotes(
     question: str,
     passages: Sequence[Passage],
@@ -327,15 +316,16 @@ def score_quotes(
     dense = similarity(question, [q.text for q in quotes])
     nq = normalise(question)
     nf = normalise(focus) if focus else None
-    asked = asked_kind(nf or nq)
+    asked = asked_kind(nf or nq)  # once per question, not per sentence
     scored = []
     for q, d in zip(quotes, dense, strict=True):
         ns = normalise(q.text)
         lex = lexical_match(nq, ns, weights)
         if nf:
             lex = 0.5 * (lex + lexical_match(nf, ns, weights))
-        bonus = answer_type_bonus(nf or nq, ns)  # for the kind `asked`
-        answers = bonus > 0 and asked in _DISTINCT
+        holds = asked is not None and has_kind(asked, nf or nq, ns)
+        bonus = ANSWER_TYPE_BONUS if holds else 0.0
+        answers = holds and asked in _DISTINCT
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
 

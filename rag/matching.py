@@ -68,7 +68,7 @@ def numbers(text: str) -> set[str]:
     return {w.replace(",", "").rstrip(".") for w in words(text) if w[0].isdigit()}
 
 
-NUMBER_WORDS = {
+_NUMBER_WORDS = {
     "one": "1",
     "two": "2",
     "three": "3",
@@ -87,7 +87,7 @@ NUMBER_WORDS = {
 
 def numbers_with_words(text: str) -> set[str]:
     """`numbers`, plus small numbers spelled out ("Six died" → "6")."""
-    return numbers(text) | {NUMBER_WORDS[w.lower()] for w in words(text) if w.lower() in NUMBER_WORDS}
+    return numbers(text) | {_NUMBER_WORDS[w.lower()] for w in words(text) if w.lower() in _NUMBER_WORDS}
 
 
 def names(text: str) -> set[str]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from rag.answer import Conversation
 from rag.errors import BackendUnavailable
-from rag.types import AnswerEvent, PassagesEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, PassagesEvent, TokenEvent
 from rag.wiring import Engine
 from tests.conftest import SEEDS
 from tests.fakes import ScriptedLLM
 
 PMF = "did PMF leaders want US troops to stay?"
+
+
+def _cited(answer: Answer, seed: str) -> int:
+    """The citation number `answer` gives the seed article whose file name starts with `seed`."""
+    return next(c.n for c in answer.citations if c.doc_id.startswith(seed))
 
 
 def _raw(doc_id: str) -> str:
@@ -40,8 +45,8 @@ def test_events_come_in_order(real_engine: Engine) -> None:
 
 def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, scripted: ScriptedLLM) -> None:
     first = real_engine.ask(PMF, backend="extractive")
-    stay = next(c.n for c in first.citations if c.doc_id.startswith("001"))
-    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    stay = _cited(first, "001")
+    leave = _cited(first, "002")
     scripted.enqueue(
         f"Yes, PMF leaders wanted US troops to stay [{leave}]. "
         f"Former Shiites wanted the Americans to stay [{stay}]. "
@@ -66,7 +71,7 @@ def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, s
 
 def test_one_sided_model_answer_gets_the_other_side_added(real_engine: Engine, scripted: ScriptedLLM) -> None:
     first = real_engine.ask(PMF, backend="extractive")
-    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    leave = _cited(first, "002")
     scripted.enqueue(f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}].")
     a = real_engine.ask(PMF, backend="scripted")
     assert a.answer.startswith("The sources disagree.")
@@ -77,7 +82,7 @@ def test_the_summary_and_the_model_do_not_both_say_the_sources_disagree(
     real_engine: Engine, scripted: ScriptedLLM
 ) -> None:
     first = real_engine.ask(PMF, backend="extractive")
-    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    leave = _cited(first, "002")
     scripted.enqueue(
         "The sources disagree. "
         f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]."
@@ -92,7 +97,7 @@ def test_a_copied_the_sources_disagree_is_dropped_when_nothing_conflicts(
     q = "Who is Hadi al-Ameri?"
     first = real_engine.ask(q, backend="extractive")
     assert not first.conflicts
-    n = next(c.n for c in first.citations if c.doc_id.startswith("003"))
+    n = _cited(first, "003")
     scripted.enqueue(f"The sources disagree. Hadi Ameri is the head of the Badr Organization [{n}].")
     a = real_engine.ask(q, backend="scripted")
     assert a.answer == f"Hadi Ameri is the head of the Badr Organization [{n}].", a.answer
@@ -165,8 +170,8 @@ def test_filters_apply_to_answers(real_engine: Engine) -> None:
 
 def test_only_verified_sentences_are_streamed(real_engine: Engine, scripted: ScriptedLLM) -> None:
     first = real_engine.ask(PMF, backend="extractive")
-    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
-    stay = next(c.n for c in first.citations if c.doc_id.startswith("001"))
+    leave = _cited(first, "002")
+    stay = _cited(first, "001")
     scripted.enqueue(
         f"PWNED: the PMF wants US troops to stay [{leave}]. "
         f"Former Shiites wanted the Americans to stay [{stay}]. "
@@ -191,7 +196,7 @@ def test_the_evaluation_tells_a_model_s_answer_from_the_quote_fallback(
 
     first = real_engine.ask(PMF, backend="extractive")
     assert keeps_generated(first) is None  # the extractive backend writes nothing
-    leave = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    leave = _cited(first, "002")
     scripted.enqueue(f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}].")
     assert keeps_generated(real_engine.ask(PMF, backend="scripted")) is True
     scripted.enqueue("They also received 300 tanks from China [9].")  # nothing verifiable: quotes instead
@@ -202,7 +207,7 @@ def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scri
     q = "How many people were killed when Islamic State militants attacked the PMF convoy near Makhmour?"
     first = real_engine.ask(q, backend="extractive")
     assert "Six died" in first.answer
-    n = next(c.n for c in first.citations if c.doc_id.startswith("002"))
+    n = _cited(first, "002")
     scripted.enqueue(f"Islamic State militants attacked their convoy near Makhmour [{n}].")  # true, no count
     a = real_engine.ask(q, backend="scripted")
     assert a.answer.startswith("Islamic State militants attacked their convoy near Makhmour")
