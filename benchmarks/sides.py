@@ -1,6 +1,9 @@
 """Which side a sentence takes on a yes/no question: the packaged 1.5B model as a classifier
 against the lexical rule (`rag.matching.claim_stance`); writes docs/benchmarks/sides.md.
 
+The last two rows run the reader the product ships (`rag.answer.says_yes`, greedy under a
+grammar) alone and combined the way `rag.evidence.detect_conflicts` uses it.
+
 The cases are sentences of seeds/ paired with contested questions of the development set's kind
 (never the held-out set), each labelled by hand: yes, no, or "-" (it does not answer). The model
 reads one sentence and the question and is scored on its next-token probabilities for
@@ -102,6 +105,23 @@ def model_labels(path: Path, wording: str) -> tuple[list[str], float]:
     return out, (time.perf_counter() - t0) / len(CASES)
 
 
+def product_labels(settings: Settings) -> tuple[list[str], list[str], float]:
+    """The reader the product uses (`rag.answer.says_yes`: the answer prompt's prefix, sentence
+    first, a yes/no/neither grammar) alone, and combined as `detect_conflicts` combines it: "no"
+    from the lexical rule's denials, "yes" from the reader on the rest."""
+    from rag.answer import says_yes
+    from rag.backends import llm as make_llm
+
+    reader = make_llm(settings, "local")
+    assert reader is not None
+    alone, combined, t0 = [], [], time.perf_counter()
+    for q, s, _ in CASES:
+        yes = says_yes(reader, q, s)
+        alone.append("yes" if yes else "-")
+        combined.append("no" if claim_stance(q, s) == -1 else "yes" if yes else "-")
+    return alone, combined, (time.perf_counter() - t0) / len(CASES)
+
+
 def right(labels: list[str], only: str | None = None) -> int:
     gold = [g for _, _, g in CASES]
     return sum(a == b for a, b in zip(labels, gold, strict=True) if only is None or b == only)
@@ -129,11 +149,17 @@ def main() -> None:
         labels, secs = model_labels(path, wording)
         rows.append(table(f"Qwen2.5-Coder-1.5B, wording {wording}", labels, secs))
         best_model = max(best_model, (right(labels), right(labels, "no")))
-    winner = "the lexical rule" if right(lexical) >= best_model[0] else "the model"
+    alone, combined, secs = product_labels(settings)
+    rows.append(table("the product's reader (`says_yes`; yes or not)", alone, secs))
+    rows.append(table("lexical denials + the product's reader for yes", combined, secs))
     verdict = (
         f"Best model wording: {best_model[0]}/{len(CASES)} right, {best_model[1]} of the denials; "
-        f"the lexical rule: {right(lexical)}/{len(CASES)}, {right(lexical, 'no')} of the denials. "
-        f"Kept: {winner}."
+        f"the lexical rule: {right(lexical)}/{len(CASES)}, {right(lexical, 'no')} of the denials; "
+        f"lexical denials with the reader for yes: {right(combined)}/{len(CASES)}, "
+        f"{right(combined, 'yes')} of the yeses, {right(combined, '-')} of the sentences that do not "
+        "answer. The product takes the "
+        "no side from the lexical rule always, and the yes side from the reader with the local "
+        "backend (the lexical rule without a model)."
     )
     load = os.getloadavg()[0]
     text = "\n".join(

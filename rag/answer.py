@@ -30,9 +30,9 @@ from rag.evidence import (
     select_evidence,
     states,
 )
-from rag.grammar import cited_answer
+from rag.grammar import choice, cited_answer
 from rag.matching import STOPWORDS, names, numbers, stance_on, stem, words
-from rag.prompts import answer_messages, estimate_tokens
+from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
 from rag.types import (
     Answer,
@@ -164,7 +164,9 @@ def missing_constraints(
     wanted = names(question) | numbers(question)
     missing = []
     for w in words(question):
-        for part in {w, *w.split("-")}:
+        # A compound is missing only when one of its parts is ("Iraqi-American" where the
+        # articles say "Iraqi" and "American" apart)
+        for part in dict.fromkeys(w.split("-")):
             key = part.replace(",", "").rstrip(".") if part[:1].isdigit() else stem(part)
             if key in wanted and key not in have and part not in missing:
                 missing.append(part)
@@ -357,8 +359,14 @@ class Answerer:
             evidence = select_evidence(
                 standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
+            reader = self.llm
             conflicts = detect_conflicts(
-                standalone, scored, min_score=cutoff, side_min_score=self.min_relevance, weights=self.weights
+                standalone,
+                scored,
+                min_score=cutoff,
+                side_min_score=self.min_relevance,
+                weights=self.weights,
+                says_yes=None if reader is None else lambda sentence: says_yes(reader, standalone, sentence),
             )
         return Grounding(
             question,
@@ -559,6 +567,18 @@ class _Stream:
             first_ms=self.first_ms,
             usage=self.usage,
         )
+
+
+def says_yes(llm: LLM, question: str, sentence: str) -> bool:
+    """Whether the model, reading `sentence` alone, answers the yes/no `question` with yes. Its
+    reply is held to yes / no / neither by a grammar; a backend that fails answers no (the
+    lexical sides stand, and the answer that follows reports the failure)."""
+    labels = [v for label in SIDE_LABELS for v in (label, label.capitalize())]
+    try:
+        reply = llm.chat(side_messages(question, sentence), constraint=choice(labels), max_tokens=3)
+    except BackendUnavailable:
+        return False
+    return (reply.message.content or "").strip().casefold().rstrip(".") == "yes"
 
 
 def _never() -> bool:

@@ -96,7 +96,12 @@ def lexical_match(question: str, sentence: str, weights: Callable[[str], float] 
 # Titles and roles that name a person: "Which US ambassador …?" asks for a person.
 _ROLES = (
     r"person|official|leader|commander|spokes\w*|ambassador|minister|president|general|colonel|captain|"
-    r"envoy|advis[eo]r|governor|mayor|senator|secretary|cleric|chief|head|analyst|expert|journalist"
+    r"envoy|advis[eo]r|governor|mayor|senator|secretary|cleric|chief|head|analyst|expert|journalist|member"
+)
+# Roles that stand before a name as its title ("Ambassador Douglas Silliman"); the others
+# ("which cabinet member", "which expert") are answered by any named person.
+_TITLES = frozenset(
+    "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
 AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place"]
 
@@ -239,6 +244,11 @@ def counted(question: str) -> str | None:
 
 
 _PLURALS = frozenset("people men women children police staff".split())
+# Stems of what an amount of money answers ("how much money / funding / aid …").
+_MONEY = frozenset(stem(w) for w in "money funding funds budget cost price aid salary salaries pay".split())
+_CURRENCY = re.compile(
+    r"[$€£]\s?\d|\b\d[\d,.]*\s*(?:million |billion )?(?:dollars|euros|pounds|dinars)\b", re.I
+)
 
 
 def counts(head: str, question: str, sentence: str) -> bool:
@@ -250,6 +260,14 @@ def counts(head: str, question: str, sentence: str) -> bool:
     toks = words(sentence)
     given = numbers(question)
     much = bool(re.search(r"\bhow much\b", question, re.I))
+    if much and head in _MONEY:
+        # "how much money …": an amount ("$1 billion") near a word of what the question says of
+        # it ("receive … from the federal budget"), as a count must be near what it counts
+        said = {stem(w) for w in words(question) if w.islower()} & content_stems(question) - {head, "much"}
+        for m in _CURRENCY.finditer(sentence):
+            around = words(sentence[max(0, m.start() - 60) : m.end() + 60])
+            if any(related(stem(w), t) for w in around for t in said):
+                return True
     for i, w in enumerate(toks):
         if not related(head, stem(w)):
             continue
@@ -280,7 +298,8 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
     asked = content_stems(question)
     if kind == "person":
         role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
-        if role:  # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
+        if role and role.group(1).lower() in _TITLES:
+            # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
             title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
             return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
         found = (m.group(1) for p in _PERSON for m in p.finditer(sentence))
@@ -417,6 +436,21 @@ def relevant(
     ]
 
 
+_PRONOUN = re.compile(r"\b(?:he|his|him|she|her|they|their|them)\b", re.I)
+
+
+def antecedent(best: ScoredQuote, scored: Sequence[ScoredQuote]) -> ScoredQuote | None:
+    """The sentence just before `best` in its passage, when `best` does not hold what the question
+    asks for but refers back with a pronoun and that sentence does hold it (the name a "his"
+    stands for); None otherwise."""
+    if best.answers or not _PRONOUN.search(best.quote.text):
+        return None
+    q = best.quote
+    earlier = [s for s in scored if s.quote.n == q.n and s.quote.end <= q.start]
+    before = max(earlier, key=lambda s: s.quote.end, default=None)
+    return before if before is not None and before.answers else None
+
+
 def select_evidence(
     question: str,
     passages: Sequence[Passage],
@@ -429,8 +463,9 @@ def select_evidence(
     """For each article with a relevant sentence (see `relevant`): its best sentences.
 
     A sentence holding what the question asks for comes first; a second sentence is kept when it
-    scores within 15% of the first; then best first. Articles holding what is asked for come
-    first, then by their first sentence's score.
+    scores within 15% of the first; then best first. When the first refers back with a pronoun to
+    what is asked for, the sentence it refers to comes with it instead (see `antecedent`).
+    Articles holding what is asked for come first, then by their first sentence's score.
     """
     axes = question_axes(question)
     lexical = [f for axis, f in axis_stances(question) if axis != CLAIM_AXIS]
@@ -446,6 +481,10 @@ def select_evidence(
             answering.add(doc)
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first
+        before = antecedent(items[0], scored)
+        if before is not None:  # "As a former commander …, his loyalties are in question"
+            answering.add(doc)
+            chosen = [before, items[0]]
         stance = 0
         if axes:
             signs = {stance_on(s.quote.text, axes[0]) for s in chosen} - {0}
@@ -466,6 +505,11 @@ def select_evidence(
     return sorted(out, key=lambda e: (e.doc_id not in answering, -e.score))
 
 
+# Most sentences a reader is asked about for the "yes" side of a yes/no question (each costs the
+# local model about 1.5 s on 2 cores).
+CONFIRM_MOST = 3
+
+
 def detect_conflicts(
     question: str,
     scored: Sequence[ScoredQuote],
@@ -473,28 +517,40 @@ def detect_conflicts(
     min_score: float,
     side_min_score: float | None = None,
     weights: Callable[[str], float] = lambda _: 1.0,
+    says_yes: Callable[[str], bool] | None = None,
 ) -> list[Conflict]:
     """Opposite sides taken by the sources on what the question turns on (see `axis_stances`).
 
     Each relevant sentence (see `relevant`) that takes a side is counted; a conflict on an opposite
     pair needs one article on each side. A yes/no question's own claim is tried only when no pair
     gives a conflict, and its sides may come from one article (a report and the official it
-    quotes). The judgement is lexical (see `rag.matching`), never the LLM's.
+    quotes). Its "no" side is always lexical (a denial of the claim's own words). Its "yes" side,
+    once there is a denial: with a reader (`says_yes`, such as the model under a grammar), the
+    relevant sentences it accepts — at most `CONFIRM_MOST` asked, those stating enough of the
+    claim first, then other statements best first; without one, a sentence stating enough of the
+    claim and what a denial denies (see `rag.matching.affirms_denied`). Never taken from the
+    LLM's free-text answer.
     """
     out: list[Conflict] = []
     for axis, stance in axis_stances(question, weights):
         if axis == CLAIM_AXIS and out:
             break
         sides: dict[int, list[Quote]] = {1: [], -1: []}
+        unplaced: list[Quote] = []  # on topic, but no side by the words alone
         for s in relevant(scored, [stance], min_score, side_min_score):  # best first
             text = s.quote.text
-            sign = 0 if asks(text) or someone_else(question, text) else stance(text)
-            if sign:
-                sides[sign].append(s.quote)
-        if axis == CLAIM_AXIS:  # an affirming sentence counts only against a denial it answers
-            sides[1] = [
-                a for a in sides[1] if any(affirms_denied(question, a.text, d.text) for d in sides[-1])
-            ]
+            if asks(text) or someone_else(question, text):
+                continue
+            sign = stance(text)
+            (sides[sign] if sign else unplaced).append(s.quote)
+        if axis == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
+            if says_yes is None:
+                sides[1] = [
+                    a for a in sides[1] if any(affirms_denied(question, a.text, d.text) for d in sides[-1])
+                ]
+            else:  # the reader may find "yes" in other words ("arming and training" for "support")
+                asked = (sides[1] + [q for q in unplaced if states(q.text)])[:CONFIRM_MOST]
+                sides[1] = [a for a in asked if says_yes(a.text)]
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
         if not docs[1] or not docs[-1] or (axis != CLAIM_AXIS and len(docs[1] | docs[-1]) < 2):
             continue

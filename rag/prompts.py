@@ -65,8 +65,9 @@ def user_message(block: str, question: str) -> str:
     return f"Sources:\n{block}\n\nQuestion: {question}\n{ANSWER_INSTRUCTION}"
 
 
-def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: str) -> list[ChatMessage]:
-    """System prompt, the worked examples as earlier turns, then the chosen sentences and the question."""
+def _after_examples(user: str) -> list[ChatMessage]:
+    """System prompt, the worked examples as earlier turns, then `user`. Every call to the model
+    starts with the same prefix, so a call in between never evicts it from llama.cpp's cache."""
     # Imported here: llama_index.core takes about a second, and only LLM backends need messages.
     from llama_index.core.llms import ChatMessage, MessageRole
 
@@ -74,8 +75,30 @@ def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: 
     for block, q, a in FEW_SHOT:
         messages.append(ChatMessage(role=MessageRole.USER, content=user_message(block, q)))
         messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=a))
-    messages.append(ChatMessage(role=MessageRole.USER, content=user_message(source_block(sources), question)))
+    messages.append(ChatMessage(role=MessageRole.USER, content=user))
     return messages
+
+
+def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: str) -> list[ChatMessage]:
+    """The shared prefix, then the chosen sentences and the question."""
+    return _after_examples(user_message(source_block(sources), question))
+
+
+# What one sentence answers to a yes/no question; the reply is held to SIDE_LABELS by a grammar.
+# The sentence comes first: asked with the question first, the 1.5B model also said yes to
+# denials ("We do not need America's support" to "Do they need US help?"); see
+# docs/benchmarks/sides.md.
+SIDE_QUESTION = (
+    "Sentence: {sentence}\nQuestion: {question}\n"
+    "According to this sentence only, what is the answer? Write yes, no, or neither if the sentence "
+    "does not say."
+)
+SIDE_LABELS = ("yes", "no", "neither")
+
+
+def side_messages(question: str, sentence: str) -> list[ChatMessage]:
+    """The shared prefix, then the question and one sentence to place on it."""
+    return _after_examples(SIDE_QUESTION.format(question=question, sentence=" ".join(sentence.split())))
 
 
 def estimate_tokens(text: str) -> int:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rag.evidence import ScoredQuote, detect_conflicts, relevant, select_evidence, someone_else
+from rag.evidence import (
+    CONFIRM_MOST,
+    ScoredQuote,
+    antecedent,
+    detect_conflicts,
+    relevant,
+    select_evidence,
+    someone_else,
+)
 from rag.matching import stance_on
 from rag.types import Passage, Quote
 
@@ -106,3 +114,42 @@ def test_the_model_reads_statements_not_headlines_but_never_nothing() -> None:
     assert [(p.n, texts) for p, texts in read] == [(2, [fact.quote.text])]
     only_headlines = prompt_sources(grounding((headline,)), budget=1000)
     assert [(p.n, texts) for p, texts in only_headlines] == [(1, [headline.quote.text])]
+
+
+def test_a_reader_finds_the_yes_side_in_other_words_but_only_against_a_denial() -> None:
+    # It says yes in none of the question's words, so the lexical rule alone misses it.
+    repairs = _scored(2, "b", "Crews began fixing the old crossing in March.", 0.50)
+    asked: list[str] = []
+
+    def reader(sentence: str) -> bool:
+        asked.append(sentence)
+        return sentence == repairs.quote.text
+
+    found = detect_conflicts(BRIDGE_Q, [DENIES, repairs, TOPICAL], min_score=0.46, says_yes=reader)
+    assert {s.position: s.doc_ids for s in found[0].sides} == {"yes": ("b",), "no": ("a",)}
+    assert detect_conflicts(BRIDGE_Q, [DENIES, repairs, TOPICAL], min_score=0.46) == []  # no reader
+    asked.clear()  # no denial: nothing to answer, and the reader is never asked
+    assert detect_conflicts(BRIDGE_Q, [repairs, TOPICAL], min_score=0.46, says_yes=reader) == []
+    assert asked == []
+
+
+def test_the_reader_is_asked_about_a_few_sentences_at_most() -> None:
+    others = [_scored(2, "b", f"The old bridge was painted in spring number {i}.", 0.5) for i in range(6)]
+    asked: list[str] = []
+    detect_conflicts(BRIDGE_Q, [DENIES, *others], min_score=0.46, says_yes=lambda s: asked.append(s) or False)
+    assert len(asked) == CONFIRM_MOST
+
+
+def test_a_pronoun_brings_the_sentence_it_refers_to() -> None:
+    q = "Which cabinet member once commanded a militia?"
+    name = ScoredQuote(
+        Quote(1, "a", 0, 44, "Interior Minister Qassim Araji has a history."), 0.2, 0.2, 0.2, True
+    )
+    his = _scored(1, "a", "As a former militia commander, his loyalties are in question.", 0.6)
+    his = ScoredQuote(Quote(1, "a", 45, 106, his.quote.text), 0.6, 0.6, 0.6)
+    passages = [_passage(1, "a", name.quote.text + " " + his.quote.text)]
+    evidence = select_evidence(q, passages, [his, name], min_score=0.5, side_min_score=0.3)
+    assert [q.text for q in evidence[0].quotes] == [name.quote.text, his.quote.text]
+    assert antecedent(his, [his, name]) is name
+    no_pronoun = ScoredQuote(Quote(1, "a", 45, 80, "The minister commanded a militia."), 0.6, 0.6, 0.6)
+    assert antecedent(no_pronoun, [no_pronoun, name]) is None

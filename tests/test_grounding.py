@@ -117,6 +117,19 @@ def test_a_count_must_be_of_the_thing_asked_about() -> None:
     q = "How much funding does the group get?"
     assert has_kind("number", q, "It enjoys funding from the state, receiving $1 billion a year.")
     assert counted("How many senior IS leaders were caught?") == "leader"  # "IS" is a name, not a verb
+    # an amount of money answers "how much money", when it is near what the question says of it
+    q = "How much money does the group receive from the state budget?"
+    assert has_kind("number", q, "It is well funded, receiving $1 billion from the country's budget.")
+    assert not has_kind("number", "How much money has Iran sent the group?", "It spent $1 billion on roads.")
+
+
+def test_a_compound_name_is_missing_only_when_a_part_is() -> None:
+    from rag.answer import missing_constraints
+
+    text = "A joint Iraqi-US service caught five American-trained leaders."
+    found = [Passage(1, "a", "t", None, None, "a:0", 0, len(text), text, 1.0)]
+    assert missing_constraints("How many did the Iraqi-American service catch?", found) == []
+    assert missing_constraints("How many did the Iraqi-Turkish service catch?", found) == ["Turkish"]
 
 
 def test_someone_s_words_need_that_one_saying_them() -> None:

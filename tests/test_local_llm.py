@@ -172,3 +172,22 @@ def test_a_prompt_longer_than_the_context_is_a_backend_error(llm_1_5b: LlamaCppL
 @pytest.mark.slow
 def test_the_packaged_0_5b_model_streams_a_chat_reply() -> None:
     _check_stream(_load("qwen2.5-coder-0.5b"))
+
+
+@pytest.mark.slow
+def test_the_1_5b_model_reads_a_yes_in_other_words_and_nothing_else(llm_1_5b: LlamaCppLLM) -> None:
+    from rag.answer import says_yes
+
+    q = "Has the United States supported the Shiite militias fighting the Islamic State?"
+    arming = (
+        "U.S.-led forces in Iraq have started arming and training hundreds of fighters of Shiite militias."
+    )
+    assert says_yes(llm_1_5b, q, arming)  # yes, without the question's "support"
+    assert not says_yes(llm_1_5b, q, "The senior leadership of the Shiite forces includes many clerics.")
+    q = "Did the leaders of the Iran-backed militias want US troops to stay in Iraq?"
+    assert says_yes(
+        llm_1_5b, q, "He had a startling message: he and other former Shiites wanted the Americans to stay."
+    )
+    assert not says_yes(
+        llm_1_5b, q, "Leaders of the Popular Mobilization Forces (PMF) met in Baghdad this week."
+    )
