@@ -25,13 +25,14 @@ from rag.evidence import (
     asked_kind,
     detect_conflicts,
     has_kind,
+    people,
     question_terms,
     score_quotes,
     select_evidence,
     states,
 )
 from rag.grammar import choice, cited_answer
-from rag.matching import STOPWORDS, names, numbers, stance_on, stem, words
+from rag.matching import STOPWORDS, content_stems, names, numbers, stance_on, stem, words
 from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -133,11 +134,21 @@ def standalone_question(question: str, conversation: Conversation | None) -> str
     """Make a follow-up ("did they want them to stay?") stand alone by carrying the previous
     question along. Deterministic: a small model's rewrite is not reliable enough to retrieve with."""
     previous = conversation.last_question() if conversation else None
-    if not previous:
+    if not conversation or not previous:
         return question
     if refers_back(question) or len(question_terms(question)) <= 2:
-        return f"{question} (follow-up to: {previous})"
+        named = answered_person(previous, conversation.turns[-1].answer)
+        return f"{question} (follow-up to: {previous}{'; ' + named if named else ''})"
     return question
+
+
+def answered_person(question: str, answer: str) -> str | None:
+    """The person an answer to a "who" question names, that the question does not ("Who called
+    the training a mistake?" → "Michael Pregent"): what "he" means in the next question."""
+    if asked_kind(question) != "person":
+        return None
+    asked = content_stems(question)
+    return next((name for name in people(answer) if content_stems(name) - asked), None)
 
 
 def number_passages(passages: Sequence[Passage], conversation: Conversation | None) -> list[Passage]:

@@ -168,6 +168,14 @@ _PERSON = (
     re.compile(_PERSON_NAME + r",?\s+(?:said|says|told|added|stated|wrote|argued|claimed)\b"),
     re.compile(r"\b(?:said|says|told|added|according to)\s+" + _PERSON_NAME),
 )
+
+
+def people(text: str) -> list[str]:
+    """The named people of a text, in order ("said Michael Pregent, a former …" → Michael Pregent)."""
+    found = sorted((m.start(1), m.group(1)) for p in _PERSON for m in p.finditer(text))
+    return list(dict.fromkeys(name for _, name in found))
+
+
 # Words that give a quantity without a digit ("hundreds of fighters", "a million people").
 _QUANTITIES = ("dozens", "hundreds", "thousands", "millions", "billions", "several")
 _SCALES = ("hundred", "thousand", "million", "billion")
@@ -260,22 +268,36 @@ def counts(head: str, question: str, sentence: str) -> bool:
     toks = words(sentence)
     given = numbers(question)
     much = bool(re.search(r"\bhow much\b", question, re.I))
+    said = {stem(w) for w in words(question) if w.islower()} & content_stems(question) - {head, "much"}
     if much and head in _MONEY:
         # "how much money …": an amount ("$1 billion") near a word of what the question says of
         # it ("receive … from the federal budget"), as a count must be near what it counts
-        said = {stem(w) for w in words(question) if w.islower()} & content_stems(question) - {head, "much"}
         for m in _CURRENCY.finditer(sentence):
             around = words(sentence[max(0, m.start() - 60) : m.end() + 60])
             if any(related(stem(w), t) for w in around for t in said):
                 return True
-    for i, w in enumerate(toks):
-        if not related(head, stem(w)):
-            continue
-        for near in toks[max(0, i - (8 if much else 4)) : i + (9 if much else 0)]:
+
+    def count_near(i: int, before: int, after: int) -> bool:
+        for near in toks[max(0, i - before) : i + after + 1]:
             new = {n for n in numbers_with_words(near) - given if not _YEAR.fullmatch(n)}
             if new or near.lower() in _QUANTITIES or near.lower() in _SCALES:
                 return True
-    return False
+        return False
+
+    heads = [i for i, w in enumerate(toks) if related(head, stem(w))]
+    if heads:
+        return any(count_near(i, 8 if much else 4, 8 if much else 0) for i in heads)
+    # The thing under another name ("senior ISIS figures" / "five leading IS leaders"): a count
+    # next to the question's own verb, in a sentence that shares COUNT_CONTEXT of its words
+    stems = [(i, stem(w)) for i, w in enumerate(toks)]
+    shared = {t for t in said for _, s in stems if related(s, t)}
+    return len(shared) >= COUNT_CONTEXT and any(
+        count_near(i, 2, 2) for i, s in stems if any(related(s, t) for t in shared)
+    )
+
+
+# Words of a "how many" question a sentence must share to count the thing under another name.
+COUNT_CONTEXT = 3
 
 
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
@@ -302,9 +324,25 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
             # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
             title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
             return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
-        found = (m.group(1) for p in _PERSON for m in p.finditer(sentence))
-        return any(content_stems(name) - asked for name in found)
+        return any(content_stems(name) - asked for name in people(sentence))
     return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
+
+
+# Added to a sentence's score when it holds words the question quotes ("Who called it "a mistake"?").
+QUOTED_BONUS = 0.2
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{3,80})[\"“”]|(?<![\w])['‘]([^'‘’]{3,80})['’](?![\w])")
+
+
+def quoted_words(question: str) -> list[list[str]]:
+    """The words of each phrase the question quotes, lower-cased ("a mistake" → [a, mistake])."""
+    phrases = (m.group(1) or m.group(2) for m in _QUOTED.finditer(question))
+    return [[w.lower() for w in words(p)] for p in phrases if words(p)]
+
+
+def _in_order(phrase: list[str], toks: list[str]) -> bool:
+    low = [t.lower() for t in toks]
+    n = len(phrase)
+    return any(low[i : i + n] == phrase for i in range(len(low) - n + 1))
 
 
 def score_quotes(
@@ -319,7 +357,8 @@ def score_quotes(
 
     Score = 0.5 x cosine similarity (meaning) + 0.5 x lexical match (the question's own terms,
     weighted by rarity, names double), plus `ANSWER_TYPE_BONUS` when the sentence holds the kind
-    of thing asked for (see `asked_kind`). The lexical part compares texts after `normalise`
+    of thing asked for (see `asked_kind`) and `QUOTED_BONUS` when it holds words the question
+    quotes. The lexical part compares texts after `normalise`
     (aliases rewritten to one name, see `rag.aliases`). With a `focus` (the follow-up itself,
     when `question` carries the previous one along) the lexical part is the mean of the match to
     both, and the kind asked for is the focus's. A sentence shared by overlapping passages is kept
@@ -336,6 +375,7 @@ def score_quotes(
     nq = normalise(question)
     nf = normalise(focus) if focus else None
     asked = asked_kind(nf or nq)  # once per question, not per sentence
+    cited = quoted_words(nf or nq)
     scored = []
     for q, d in zip(quotes, dense, strict=True):
         ns = normalise(q.text)
@@ -344,6 +384,8 @@ def score_quotes(
             lex = 0.5 * (lex + lexical_match(nf, ns, weights))
         holds = asked is not None and has_kind(asked, nf or nq, ns)
         bonus = ANSWER_TYPE_BONUS if holds else 0.0
+        if cited and any(_in_order(c, words(ns)) for c in cited):
+            bonus += QUOTED_BONUS
         answers = holds and asked in _DISTINCT
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))

@@ -161,3 +161,27 @@ def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
 )
 def test_a_pronoun_resolved_in_the_question_is_not_a_follow_up(question: str, follow_up: bool) -> None:
     assert refers_back(question) is follow_up
+
+
+def test_he_after_a_who_question_is_the_person_its_answer_named() -> None:
+    from rag.answer import answered_person
+
+    said = "“It is a mistake,” said Omar Haddad, a former officer [2]. Col. Ruiz disagreed [3]."
+    assert answered_person('Who called the plan "a mistake"?', said) == "Omar Haddad"
+    assert answered_person("Who is Omar Haddad?", said) is None  # the question names him already
+    assert answered_person("Where was the plan made?", said) is None  # not a question for a person
+
+
+def test_words_the_question_quotes_find_the_sentence_that_says_them() -> None:
+    from rag.evidence import quoted_words
+
+    assert quoted_words('Who called the plan "a mistake"?') == [["a", "mistake"]]
+    assert quoted_words("Why did Iraq say Turkey's troops 'hamper' it?") == [["hamper"]]  # not "s troops"
+    assert quoted_words("Did the US' role change?") == []
+
+
+def test_a_count_of_the_thing_under_another_name_is_next_to_the_question_s_verb() -> None:
+    q = "How many senior figures did the joint intelligence unit capture?"
+    assert has_kind("number", q, "A joint intelligence unit has captured five leading commanders.")
+    assert not has_kind("number", q, "A joint intelligence unit was formed in 2014 with 40 staff members.")
+    assert not has_kind("number", q, "Police captured five smugglers.")  # another event: too little shared
