@@ -401,6 +401,7 @@ class Answerer:
         sources = prompt_sources(g, self.context_budget)
         passages = [p for p, _ in sources]
         out = _Stream(clock, DISAGREE if g.conflicts else None)
+        who = distinctive_names(g.standalone, g.passages, self.aliases.normalise)
         raw: list[str] = []
         try:
             deltas = llm.stream_chat(
@@ -410,7 +411,7 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
-                kept = self._check(sentence, passages, out.claims, out.supports)
+                kept = self._check(sentence, passages, out.claims, out.supports, who)
                 if kept:
                     yield out.emit(kept)
         except BackendUnavailable as e:
@@ -528,11 +529,17 @@ class Answerer:
         return " ".join(kept), claims, cited
 
     def _check(
-        self, sentence: str, passages: Sequence[Passage], claims: list[Claim], cited: dict[int, _Cited]
+        self,
+        sentence: str,
+        passages: Sequence[Passage],
+        claims: list[Claim],
+        cited: dict[int, _Cited],
+        who: Collection[str] = (),
     ) -> str | None:
-        """Verify one sentence: its claim goes to `claims`, the quotes it resolved to `cited`;
-        returns the sentence as shown when supported, else None."""
-        claim, sups = verify(sentence, passages, self.aliases.normalise)
+        """Verify one sentence (`who`: the names the question asks about, see `verify`): its
+        claim goes to `claims`, the quotes it resolved to `cited`; returns the sentence as shown
+        when supported, else None."""
+        claim, sups = verify(sentence, passages, self.aliases.normalise, who)
         claims.append(claim)
         for s in sups:
             ok = claim.supported and s.supported
@@ -578,6 +585,15 @@ class _Stream:
             first_ms=self.first_ms,
             usage=self.usage,
         )
+
+
+def distinctive_names(
+    question: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+) -> set[str]:
+    """The names of the question that fewer than half of the passages hold: whom it asks about
+    ("Michael Pregent", not the "Iraq" every passage names)."""
+    held = [content_stems(normalise(p.text)) for p in passages]
+    return {n for n in names(normalise(question)) if 2 * sum(n in h for h in held) < len(held)}
 
 
 def says_yes(llm: LLM, question: str, sentence: str) -> bool:

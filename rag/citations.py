@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.evidence import passage_quotes
@@ -152,11 +152,28 @@ def support(claim: str, p: Passage, normalise: Callable[[str], str] = str) -> Su
     return Support(p.n, not problems, window, tuple(problems))
 
 
+_PRONOUN_SUBJECT = re.compile(r"^\W*(?:he|she|his|her)\b", re.I)
+
+
+def _names_who(s: Support, p: Passage, who: Collection[str], normalise: Callable[[str], str]) -> bool:
+    """Whether the quote `s` resolved to, or the sentence before it, names one of `who`."""
+    if s.quote is None:
+        return False
+    before = [q.text for q in passage_quotes(p) if q.end <= s.quote.start][-1:]
+    return bool(content_stems(normalise(" ".join([*before, s.quote.text]))) & set(who))
+
+
 def verify(
-    sentence: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+    sentence: str,
+    passages: Sequence[Passage],
+    normalise: Callable[[str], str] = str,
+    who: Collection[str] = (),
 ) -> tuple[Claim, list[Support]]:
     """Check one generated sentence against the passages it cites (numbers unknown are dropped);
-    `normalise` rewrites aliases to one name before comparing (see `rag.aliases`)."""
+    `normalise` rewrites aliases to one name before comparing (see `rag.aliases`). A sentence
+    whose subject is "he" or "she" is about the one the question names (`who`: name stems): the
+    cited sentence, or the one before it, must name them ("He was a militia commander [5]" is
+    not backed by another man's record)."""
     by_n = {p.n: p for p in passages}
     cited = list(dict.fromkeys(n for m in _CITE.finditer(sentence) for n in parse_numbers(m.group(1))))
     valid = [n for n in cited if n in by_n]
@@ -170,6 +187,13 @@ def verify(
     if leaked:
         return Claim(text, tuple(valid), False, (*problems, leaked)), []
     supports = [support(text, by_n[n], normalise) for n in valid]
+    if who and _PRONOUN_SUBJECT.match(text):
+        someone = "it says “he” or “she” of someone the question does not name"
+        backed = [s for s in supports if s.supported]
+        if backed and not any(_names_who(s, by_n[s.n], who, normalise) for s in backed):
+            return Claim(text, tuple(valid), False, (*problems, someone)), [
+                Support(s.n, False, s.quote, (someone,)) for s in supports
+            ]
     ok = any(s.supported for s in supports)
     if not ok and len(supports) > 1:
         # Together: a sentence may join facts from two passages.

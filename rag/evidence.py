@@ -103,7 +103,7 @@ _ROLES = (
 _TITLES = frozenset(
     "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
-AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place"]
+AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason"]
 
 # "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
 SPEAKER = re.compile(
@@ -144,6 +144,13 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    ("reason", re.compile(r"^\W*why\b|\b(for what|what is the|what was the) reason\b", re.I)),
+)
+# Words that give a reason ("reportedly due to the fact …", "as their presence hampers …").
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|in order to|so that|as a result|for fear|the reason|in response to|"
+    r"in retaliation|as (?:their|its|his|her|they|it|he|she)\b)",
+    re.I,
 )
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _MONTHS = re.compile(
@@ -186,7 +193,7 @@ _QUANTITY_WORDS = re.compile(
 # Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
 # one (a person or a place is any capitalised name after a title or a preposition: too loose).
 _DISTINCT: frozenset[AnswerKind | None] = frozenset(
-    {"number", "measure", "year", "date", "speaker", "person"}
+    {"number", "measure", "year", "date", "speaker", "person", "reason"}
 )
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
@@ -194,7 +201,7 @@ ANSWER_TYPE_BONUS = 0.1
 
 def asked_kind(question: str) -> AnswerKind | None:
     """What the question asks for: a number for "how many", a year, a date for "when", a person
-    for "who", a place for "where" — or None."""
+    for "who", a place for "where", a reason for "why" — or None."""
     return next(
         (
             kind
@@ -315,6 +322,8 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
         return bool(numbers_with_words(sentence) - numbers(question))
     if kind == "year":
         return bool(set(_YEAR.findall(sentence)) - numbers(question))
+    if kind == "reason":
+        return bool(_REASON.search(sentence))
     if kind == "date":
         return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
     asked = content_stems(question)

@@ -179,3 +179,18 @@ def test_naming_a_long_outlet_does_not_carry_an_invented_claim() -> None:
         "Baghdadpost citing the Los Angeles Times reports that troops departed [2].", [long_outlet]
     )
     assert not claim.supported
+
+
+def test_he_is_the_one_the_question_names() -> None:
+    record = passage(
+        4,
+        "003",
+        "As a former militia commander, his loyalties are in question. Omar Haddad served in Iraq as an "
+        "army paratrooper. He said the plan was a mistake.",
+    )
+    who = {"omar", "haddad"}
+    assert verify("He served in Iraq as a paratrooper [4].", [record], who=who)[0].supported
+    assert verify("He said the plan was a mistake [4].", [record], who=who)[0].supported  # named just before
+    claim, _ = verify("He was a former militia commander [4].", [record], who={"karim"})
+    assert not claim.supported and "does not name" in claim.problems[-1]
+    assert verify("He was a former militia commander [4].", [record])[0].supported  # no one asked about

@@ -185,3 +185,21 @@ def test_a_count_of_the_thing_under_another_name_is_next_to_the_question_s_verb(
     assert has_kind("number", q, "A joint intelligence unit has captured five leading commanders.")
     assert not has_kind("number", q, "A joint intelligence unit was formed in 2014 with 40 staff members.")
     assert not has_kind("number", q, "Police captured five smugglers.")  # another event: too little shared
+
+
+def test_a_why_question_asks_for_a_reason() -> None:
+    q = "Why did the air force refuse to give them air cover?"
+    assert asked_kind(q) == "reason"
+    assert has_kind(
+        "reason", q, "It refused, reportedly due to the fact the militias carried out revenge attacks."
+    )
+    assert has_kind("reason", q, "Iraq told Turkey to withdraw as their presence hampers the offensive.")
+    assert not has_kind("reason", q, "The air force refused to provide air cover during the battle.")
+
+
+def test_whom_a_question_asks_about_is_what_few_passages_name() -> None:
+    from rag.answer import distinctive_names
+
+    texts = ["Iraq trains militias.", "Iraq and Omar Haddad disagree.", "In Iraq the army waits."]
+    passages = [Passage(i, "d", "t", None, None, f"d:{i}", 0, len(t), t, 1.0) for i, t in enumerate(texts, 1)]
+    assert distinctive_names("What did Omar Haddad do in Iraq?", passages) == {"omar", "haddad"}
