@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rag.aliases import Aliases
@@ -377,7 +378,7 @@ class Answerer:
                 min_score=cutoff,
                 side_min_score=self.min_relevance,
                 weights=self.weights,
-                says_yes=None if reader is None else lambda sentence: says_yes(reader, standalone, sentence),
+                says_yes=None if reader is None else partial(says_yes, reader),
             )
         return Grounding(
             question,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.evidence import passage_quotes
 from rag.leaks import leak
-from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, stances
+from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, polarity, stances
 from rag.types import Claim, Passage, Quote
 
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -129,6 +129,11 @@ def check(
     missing_names = sorted(names(claim) - content_stems(passage_text))
     if missing_names:
         problems.append("name " + ", ".join(missing_names) + " is not in the cited text")
+    said, denied = polarity(claim, strict=True)
+    source_said, source_denied = polarity(window, strict=True)
+    flipped = (said & source_denied - source_said) | (denied & source_said - source_denied)
+    if flipped:
+        problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
     source_sides = {s.axis: s.sign for s in stances(window)}
     for s in stances(claim):
         if source_sides.get(s.axis) == -s.sign:

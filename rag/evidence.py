@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
@@ -19,7 +19,7 @@ from rag.matching import (
     affirms_denied,
     claim_stance,
     content_stems,
-    is_yes_no,
+    either_or,
     names,
     numbers,
     numbers_with_words,
@@ -28,6 +28,7 @@ from rag.matching import (
     stance_on,
     stem,
     words,
+    yes_no_claim,
 )
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
@@ -457,14 +458,39 @@ def someone_else(question: str, sentence: str) -> bool:
     return False
 
 
-def axis_stances(
-    question: str, weights: Callable[[str], float] = lambda _: 1.0
-) -> list[tuple[str, StanceOf]]:
-    """The axes a question turns on, each with how a sentence is placed on it: the opposite pairs
-    of `rag.matching` the question names, and for a yes/no question its own claim (`claim_stance`)."""
-    out: list[tuple[str, StanceOf]] = [(axis, partial(_stance_on, axis)) for axis in question_axes(question)]
-    if is_yes_no(question):
-        out.append((CLAIM_AXIS, lambda text: claim_stance(question, text, weights)))
+@dataclass(frozen=True)
+class Axis:
+    """What a question turns on: how a sentence is placed on it (+1 / -1 / 0), and for a reader
+    the yes/no question that finds each side (none for the opposite pairs of `rag.matching`)."""
+
+    name: str
+    stance: StanceOf
+    readable: dict[int, str] = field(default_factory=dict)  # sign -> yes/no question
+
+    @property
+    def own(self) -> bool:
+        """The question's own claim or options, tried only when no opposite pair gives a
+        conflict; its sides may come from one article (a report and the official it quotes)."""
+        return bool(self.readable)
+
+
+def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list[Axis]:
+    """The axes a question turns on: the opposite pairs of `rag.matching` it names; the options
+    of an either/or question (`rag.matching.either_or`); the claim of a yes/no question
+    (`claim_stance` on `rag.matching.yes_no_claim`)."""
+    out = [Axis(axis, partial(_stance_on, axis)) for axis in question_axes(question)]
+    options = either_or(question)
+    if options is not None:
+        out.append(
+            Axis(
+                options.axis,
+                partial(options.stance, weights=weights),
+                {1: options.question(options.first), -1: options.question(options.second)},
+            )
+        )
+    claim = yes_no_claim(question)
+    if claim is not None:
+        out.append(Axis(CLAIM_AXIS, partial(claim_stance, claim, weights=weights), {1: claim}))
     return out
 
 
@@ -518,8 +544,8 @@ def select_evidence(
     what is asked for, the sentence it refers to comes with it instead (see `antecedent`).
     Articles holding what is asked for come first, then by their first sentence's score.
     """
-    axes = question_axes(question)
-    lexical = [f for axis, f in axis_stances(question) if axis != CLAIM_AXIS]
+    lexical = [ax.stance for ax in axes(question) if ax.name != CLAIM_AXIS]
+    pairs = question_axes(question)
     by_doc: dict[str, list[ScoredQuote]] = {}
     for s in relevant(scored, lexical, min_score, side_min_score):
         by_doc.setdefault(s.quote.doc_id, []).append(s)
@@ -537,8 +563,8 @@ def select_evidence(
             answering.add(doc)
             chosen = [before, items[0]]
         stance = 0
-        if axes:
-            signs = {stance_on(s.quote.text, axes[0]) for s in chosen} - {0}
+        if pairs:
+            signs = {stance_on(s.quote.text, pairs[0]) for s in chosen} - {0}
             stance = signs.pop() if len(signs) == 1 else 0
         p = meta[doc]
         out.append(
@@ -568,9 +594,9 @@ def detect_conflicts(
     min_score: float,
     side_min_score: float | None = None,
     weights: Callable[[str], float] = lambda _: 1.0,
-    says_yes: Callable[[str], bool] | None = None,
+    says_yes: Callable[[str, str], bool] | None = None,
 ) -> list[Conflict]:
-    """Opposite sides taken by the sources on what the question turns on (see `axis_stances`).
+    """Opposite sides taken by the sources on what the question turns on (see `axes`).
 
     Each relevant sentence (see `relevant`) that takes a side is counted; a conflict on an opposite
     pair needs one article on each side. A yes/no question's own claim is tried only when no pair
@@ -583,32 +609,42 @@ def detect_conflicts(
     LLM's free-text answer.
     """
     out: list[Conflict] = []
-    for axis, stance in axis_stances(question, weights):
-        if axis == CLAIM_AXIS and out:
+    for ax in axes(question, weights):
+        if ax.own and out:
             break
         sides: dict[int, list[Quote]] = {1: [], -1: []}
         unplaced: list[Quote] = []  # on topic, but no side by the words alone
-        for s in relevant(scored, [stance], min_score, side_min_score):  # best first
+        for s in relevant(scored, [ax.stance], min_score, side_min_score):  # best first
             text = s.quote.text
             if asks(text) or someone_else(question, text):
                 continue
-            sign = stance(text)
+            sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)
-        if axis == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
+        statements = [q for q in unplaced if states(q.text)]
+        if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
+            claim = ax.readable[1]
             if says_yes is None:
                 sides[1] = [
-                    a for a in sides[1] if any(affirms_denied(question, a.text, d.text) for d in sides[-1])
+                    a for a in sides[1] if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])
                 ]
             else:  # the reader may find "yes" in other words ("arming and training" for "support")
-                asked = (sides[1] + [q for q in unplaced if states(q.text)])[:CONFIRM_MOST]
-                sides[1] = [a for a in asked if says_yes(a.text)]
+                sides[1] = [a for a in (sides[1] + statements)[:CONFIRM_MOST] if says_yes(claim, a.text)]
+        elif (
+            ax.name != CLAIM_AXIS
+            and ax.readable
+            and says_yes is not None
+            and bool(sides[1]) != bool(sides[-1])
+        ):
+            # one option found by its words: the reader looks for the other in other words
+            missing = 1 if not sides[1] else -1
+            sides[missing] = [q for q in statements[:CONFIRM_MOST] if says_yes(ax.readable[missing], q.text)]
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
-        if not docs[1] or not docs[-1] or (axis != CLAIM_AXIS and len(docs[1] | docs[-1]) < 2):
+        if not docs[1] or not docs[-1] or (not ax.own and len(docs[1] | docs[-1]) < 2):
             continue
-        labels = dict(zip((1, -1), _axis_labels(axis), strict=True))
+        labels = dict(zip((1, -1), _axis_labels(ax.name), strict=True))
         out.append(
             Conflict(
-                axis=axis,
+                axis=ax.name,
                 sides=tuple(
                     Side(
                         labels[sign],

@@ -236,19 +236,28 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     return -1 if denied_terms(question, sentence) else 1
 
 
-def denied_terms(question: str, sentence: str) -> set[str]:
-    """Terms of the question's predicate that the sentence denies: a denial ("not", "never",
-    "stopped", "without") at most `DENIAL_REACH` words before them ("has never been supported")."""
-    claim = predicate_terms(question)
-    toks = words(sentence)
+def polarity(text: str, strict: bool = False) -> tuple[set[str], set[str]]:
+    """Stems of the content words a text states, and of those it denies: a denial ("not",
+    "never", "stopped", "without"; only plain negations when `strict`: "dropped" also drops
+    supplies) at most `DENIAL_REACH` words before them ("has never been supported"). A word
+    stated once and denied once is in both."""
+    toks = words(text)
     low = [w.lower().replace("’", "'") for w in toks]
-    denials = [i for i, w in enumerate(low) if w in _DENIALS or w.endswith("n't")]
-    return {
-        c
-        for i, w in enumerate(toks)
-        for c in claim
-        if related(stem(w), c) and any(0 < i - d <= DENIAL_REACH for d in denials)
-    }
+    deny = _NEGATIONS if strict else _DENIALS
+    denials = [i for i, w in enumerate(low) if w in deny or w.endswith("n't")]
+    stated: set[str] = set()
+    denied: set[str] = set()
+    for i, w in enumerate(toks):
+        if _is_content(w) and low[i] not in deny:
+            for part in _with_parts(w):
+                (denied if any(0 < i - d <= DENIAL_REACH for d in denials) else stated).add(stem(part))
+    return stated, denied
+
+
+def denied_terms(question: str, sentence: str) -> set[str]:
+    """Terms of the question's predicate that the sentence denies (see `polarity`)."""
+    _, denied = polarity(sentence)
+    return {c for c in predicate_terms(question) if any(related(d, c) for d in denied)}
 
 
 def affirms_denied(question: str, affirming: str, denying: str) -> bool:
@@ -264,3 +273,106 @@ CLAIM_SHARE = 1 / 3
 # How far before a term of the claim a denial still applies to it ("do not need", "has never
 # been supported", "without the assistance of").
 DENIAL_REACH = 4
+
+
+@dataclass(frozen=True)
+class EitherOr:
+    """An either/or question ("Is Iraq relying on the US or on Iran?") as what its two options
+    share (`shared`, a question: "Is Iraq relying?") and the options ("on the US", "on Iran")."""
+
+    shared: str
+    first: str
+    second: str
+    tail: str = ""  # what follows both options ("… or on Iran to fight the Islamic State")
+
+    @property
+    def axis(self) -> str:
+        return f"{self.first} or {self.second}"
+
+    def question(self, option: str) -> str:
+        """The yes/no question on one option ("Is Iraq relying on Iran to fight IS?")."""
+        return " ".join(x for x in (self.shared.rstrip("?"), option, self.tail) if x) + "?"
+
+    def stance(self, text: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
+        """+1 when the text takes the first option, -1 the second, 0 neither or both. It must
+        state at least `CLAIM_SHARE` of what the options share (as `claim_stance` does), and
+        words of one option only: affirmed, or denied when that option is itself a denial
+        ("without Washington's help"); an option denied counts for the other one."""
+        shared = predicate_terms(self.shared)
+        found = {c for c in shared for w in words(text) if related(stem(w), c)}
+        total = sum(weights(c) for c in shared)
+        if total > 0 and sum(weights(c) for c in found) < CLAIM_SHARE * total:
+            return 0
+        a, b = _option_terms(self.first, self.second), _option_terms(self.second, self.first)
+        votes = set()
+        for sign, (terms, negative) in ((1, a), (-1, b)):
+            for held, denied in _held(terms, text):
+                if held:
+                    votes.add(sign if denied == negative else -sign)
+        return votes.pop() if len(votes) == 1 else 0
+
+
+def _option_terms(option: str, other: str) -> tuple[set[str], bool]:
+    """The stems only `option` has, and whether it is itself a denial ("without …")."""
+    own = {w.lower() for w in words(option)}
+    negative = bool(own & _NEGATIONS)
+    return content_stems(option) - content_stems(other) - _NEGATIONS, negative
+
+
+def _held(terms: set[str], text: str) -> list[tuple[bool, bool]]:
+    """For each term: whether the text holds it, and whether it only denies it (see `polarity`)."""
+    stated, denied = polarity(text)
+    out = []
+    for t in terms:
+        said = any(related(s, t) for s in stated)
+        out.append((said or any(related(d, t) for d in denied), not said))
+    return out
+
+
+_AUXILIARY = re.compile(r"^(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)
+
+
+def either_or(question: str) -> EitherOr | None:
+    """The options of an either/or question, or None for any other question. The second option
+    starts with a word the first one starts with ("relying on the US or on Iran", "to remain or
+    to go home", "with US help or without it") or is a comparative against one ("friendlier
+    towards the US or more hostile"). A second whole clause ("…, or are they still making
+    them?") is no option: such a question is a yes/no question on its first clause (see
+    `yes_no_claim`)."""
+    q = question.strip().rstrip("?").strip()
+    parts = re.split(r",?\s+or\s+", q, flags=re.I)
+    if len(parts) != 2 or not _YES_NO.search(q) or _AUXILIARY.match(parts[1]):
+        return None
+    left, right = parts[0].split(), parts[1].split()
+    if not right or right[0].lower() in ("not", "no"):
+        return None
+    first = right[0].lower()
+    starts = {first, first.removesuffix("out")}  # "without" is the other side of "with"
+    at = [j for j in range(1, len(left)) if left[j].lower() in starts]
+    if not at and first in ("more", "less"):
+        at = [j for j in range(1, len(left)) if re.search(r"[a-z]{3}(?:ier|er)$", left[j].lower())]
+    if not at:
+        return None
+    j = at[-1]
+    # What follows the second option belongs to both ("on Iran to fight the Islamic State").
+    cut = next((k for k in range(1, len(right)) if right[k].lower() in _TAIL_STARTS), len(right))
+    return EitherOr(
+        " ".join(left[:j]) + "?", " ".join(left[j:]), " ".join(right[:cut]), " ".join(right[cut:])
+    )
+
+
+_TAIL_STARTS = frozenset("to for against in during after before since while".split())
+
+
+def yes_no_claim(question: str) -> str | None:
+    """The yes/no question whose claim a question turns on: itself when it is one; the first
+    clause of "Have they dropped X, or are they still making them?"; else None."""
+    if is_yes_no(question):
+        return question
+    bare = re.sub(r",?\s+or\s+not\b", "", question.strip(), flags=re.I)  # "Did they stay or not?"
+    if bare != question.strip() and is_yes_no(bare):
+        return bare
+    parts = re.split(r",?\s+or\s+", question.strip(), flags=re.I)
+    if len(parts) == 2 and _YES_NO.search(parts[0]) and _AUXILIARY.match(parts[1]):
+        return parts[0].rstrip(",") + "?"
+    return None

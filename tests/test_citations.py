@@ -194,3 +194,16 @@ def test_he_is_the_one_the_question_names() -> None:
     claim, _ = verify("He was a former militia commander [4].", [record], who={"karim"})
     assert not claim.supported and "does not name" in claim.problems[-1]
     assert verify("He was a former militia commander [4].", [record])[0].supported  # no one asked about
+
+
+def test_a_claim_that_turns_its_source_around_is_unsupported() -> None:
+    launch = passage(
+        2, "004", "Iraq will launch the offensive to retake the city without the assistance of Washington."
+    )
+    claim, _ = verify(
+        "The offensive to retake the city is prepared with the assistance of Washington [2].", [launch]
+    )
+    assert not claim.supported and any("turns" in p for p in claim.problems)
+    assert verify("Iraq will retake the city without the assistance of Washington [2].", [launch])[
+        0
+    ].supported

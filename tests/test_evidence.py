@@ -121,7 +121,8 @@ def test_a_reader_finds_the_yes_side_in_other_words_but_only_against_a_denial() 
     repairs = _scored(2, "b", "Crews began fixing the old crossing in March.", 0.50)
     asked: list[str] = []
 
-    def reader(sentence: str) -> bool:
+    def reader(question: str, sentence: str) -> bool:
+        assert question == BRIDGE_Q
         asked.append(sentence)
         return sentence == repairs.quote.text
 
@@ -136,7 +137,9 @@ def test_a_reader_finds_the_yes_side_in_other_words_but_only_against_a_denial() 
 def test_the_reader_is_asked_about_a_few_sentences_at_most() -> None:
     others = [_scored(2, "b", f"The old bridge was painted in spring number {i}.", 0.5) for i in range(6)]
     asked: list[str] = []
-    detect_conflicts(BRIDGE_Q, [DENIES, *others], min_score=0.46, says_yes=lambda s: asked.append(s) or False)
+    detect_conflicts(
+        BRIDGE_Q, [DENIES, *others], min_score=0.46, says_yes=lambda q, s: asked.append(s) or False
+    )
     assert len(asked) == CONFIRM_MOST
 
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 import pytest
 
 from rag.matching import (
+    EitherOr,
     Stance,
     claim_stance,
     content_stems,
     coverage,
+    either_or,
     is_yes_no,
     names,
     numbers,
     numbers_with_words,
+    polarity,
     question_axes,
     stance_on,
     stances,
     stem,
     words,
+    yes_no_claim,
 )
 
 
@@ -206,3 +210,44 @@ def test_yes_no_questions() -> None:
     assert is_yes_no("Has the council approved the plan?")
     assert not is_yes_no("Is the council for the plan or against it?")  # options, not yes/no
     assert not is_yes_no("Why has the council approved the plan?")
+
+
+def test_either_or_questions_are_split_into_their_options() -> None:
+    e = either_or("Is the city relying on the army or on the police to keep order?")
+    assert e == EitherOr("Is the city relying?", "on the army", "on the police", "to keep order")
+    assert e.question(e.second) == "Is the city relying on the police to keep order?"
+    e = either_or("Is the bridge being rebuilt with state money or without it?")
+    assert e is not None and (e.first, e.second) == ("with state money", "without it")
+    e = either_or("Is the council becoming friendlier towards the mayor or more hostile?")
+    assert e is not None and (e.first, e.second) == ("friendlier towards the mayor", "more hostile")
+    assert either_or("Did the council stay or not?") is None
+    assert either_or("Who is the mayor or his deputy?") is None  # not a yes/no question
+    assert either_or("Has the council dropped the plan, or is it still pursuing it?") is None  # a clause
+
+
+def test_a_sentence_takes_one_option_by_its_own_words() -> None:
+    e = either_or("Is the city relying on the army or on the police to keep order?")
+    assert e is not None
+    assert e.stance("The city relies on the police, the mayor said.") == -1
+    assert e.stance("The city relies on the army now.") == 1
+    assert e.stance("The city relies on the army and the police.") == 0  # both
+    assert e.stance("The police arrived late.") == 0  # not what the options share
+    e = either_or("Is the bridge being rebuilt with state money or without the state's help?")
+    assert e is not None
+    assert e.stance("The bridge is being rebuilt without money from the state.") == -1  # "with" denied
+
+
+def test_the_claim_of_a_yes_no_question_with_a_second_clause() -> None:
+    assert yes_no_claim("Has the council dropped the plan, or is it still pursuing it?") == (
+        "Has the council dropped the plan?"
+    )
+    assert yes_no_claim("Did the council stay or not?") == "Did the council stay?"
+    assert yes_no_claim("Did the council vote?") == "Did the council vote?"
+    assert yes_no_claim("Why did the council vote?") is None
+
+
+def test_a_denied_word_is_not_a_stated_one() -> None:
+    stated, denied = polarity("The offensive starts without the help of the army.")
+    assert {"offensive", "start", "army"} <= stated and denied == {"help"}  # "army": out of reach
+    assert "supply" in polarity("They dropped supplies.", strict=True)[0]  # a plain negation only
+    assert "supply" in polarity("They dropped supplies.")[1]  # "dropped the claims" denies them
