@@ -24,6 +24,7 @@ from rag.evidence import (
     ScoredQuote,
     Similarity,
     asked_kind,
+    axes,
     detect_conflicts,
     has_kind,
     people,
@@ -150,6 +151,10 @@ def answered_person(question: str, answer: str) -> str | None:
         return None
     asked = content_stems(question)
     return next((name for name in people(answer) if content_stems(name) - asked), None)
+
+
+# Passages beyond k read for a question with sides (a yes/no, either/or or opposite-pair question).
+SIDE_PASSAGES = 3
 
 
 def number_passages(passages: Sequence[Passage], conversation: Conversation | None) -> list[Passage]:
@@ -344,7 +349,9 @@ class Answerer:
         clock = _Clock()
         question = question.strip()
         standalone = standalone_question(question, conversation)
-        found = self.retriever.retrieve(standalone, k, filters, mode, self.aliases.expand(standalone))
+        # A question with sides reads a few passages more: the other side rarely repeats its words.
+        wide = k + SIDE_PASSAGES if axes(standalone) else k
+        found = self.retriever.retrieve(standalone, wide, filters, mode, self.aliases.expand(standalone))
         passages = number_passages(found, conversation)
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise
@@ -412,7 +419,7 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
-                kept = self._check(sentence, passages, out.claims, out.supports, who)
+                kept = self._check(without_verdict(sentence), passages, out.claims, out.supports, who)
                 if kept:
                     yield out.emit(kept)
         except BackendUnavailable as e:
@@ -666,6 +673,20 @@ def prompt_sources(g: Grounding, budget: int) -> list[tuple[Passage, list[str]]]
 class _Cited:
     quote: Quote
     supported: bool
+
+
+_VERDICT = re.compile(r"^\s*(?:yes|no)\s*[,.;:!]\s*(?=\S)", re.I)
+
+
+def without_verdict(sentence: str) -> str:
+    """A generated sentence less an opening "Yes," or "No,": the verdict is the model's, not its
+    sources' (sides come from grounding), and it may contradict the rest ("Yes, the group has
+    never been supported …")."""
+    m = _VERDICT.match(sentence)
+    if not m:
+        return sentence
+    rest = sentence[m.end() :]
+    return rest[:1].upper() + rest[1:]
 
 
 def _normalise_markers(sentence: str) -> str:

@@ -57,8 +57,8 @@ def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, s
     assert a.backend == "scripted" and not a.abstained
     supported = [c.text for c in a.claims if c.supported]
     unsupported = {c.text: c.problems for c in a.claims if not c.supported}
-    assert "Yes, PMF leaders wanted US troops to stay." in unsupported  # the measured failure
-    assert any("opposite side" in p for p in unsupported["Yes, PMF leaders wanted US troops to stay."])
+    assert "PMF leaders wanted US troops to stay." in unsupported  # the measured failure, less its "Yes,"
+    assert any("opposite side" in p for p in unsupported["PMF leaders wanted US troops to stay."])
     assert "They also received 300 tanks from China." in unsupported
     assert "Yes, PMF leaders" not in a.answer and "China" not in a.answer
     assert any("Former Shiites" in s for s in supported) and any("expel" in s for s in supported)
@@ -214,3 +214,26 @@ def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scri
     assert "Six died" in a.answer and all(c.supported for c in a.claims)
     scripted.enqueue(f"Six died and 31 people were injured [{n}].")  # the count itself: nothing added
     assert real_engine.ask(q, backend="scripted").answer == f"Six died and 31 people were injured [{n}]."
+
+
+def test_the_model_s_yes_or_no_is_not_shown() -> None:
+    from rag.answer import without_verdict
+
+    assert without_verdict("Yes, the group has never been supported by the U.S. [2].") == (
+        "The group has never been supported by the U.S. [2]."
+    )
+    assert without_verdict("No. they left [1].") == "They left [1]."
+    assert without_verdict("No one was hurt [1].") == "No one was hurt [1]."  # not a verdict
+
+
+def test_a_question_with_sides_reads_a_few_more_passages(real_engine: Engine) -> None:
+    from rag.answer import SIDE_PASSAGES
+
+    contested = real_engine.ask(
+        "Did the PMF leaders want American forces to leave Iraq?", backend="extractive", k=5
+    )
+    assert len(contested.passages) == 5 + SIDE_PASSAGES
+    sides = {s.position: s.citations for s in contested.conflicts[0].sides}
+    assert min(sides["stay"]) > 5  # found only in the passages past k
+    plain = real_engine.ask("Where is the unit of Captain Amir al-Saadi based?", backend="extractive", k=5)
+    assert len(plain.passages) == 5
