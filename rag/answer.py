@@ -157,6 +157,15 @@ def answered_person(question: str, answer: str) -> str | None:
 SIDE_PASSAGES = 3
 
 
+def read_passages(
+    retriever: HybridRetriever, aliases: Aliases, question: str, k: int, filters: Filters | None, mode: Mode
+) -> list[Passage]:
+    """The passages an answer reads: k, or `k + SIDE_PASSAGES` for a question with sides (the
+    other side rarely repeats the question's words); names also searched in their other forms."""
+    wide = k + SIDE_PASSAGES if axes(question) else k
+    return retriever.retrieve(question, wide, filters, mode, aliases.expand(question))
+
+
 def number_passages(passages: Sequence[Passage], conversation: Conversation | None) -> list[Passage]:
     known = conversation.numbering() if conversation else {}
     nxt = max(known.values(), default=0) + 1
@@ -349,9 +358,7 @@ class Answerer:
         clock = _Clock()
         question = question.strip()
         standalone = standalone_question(question, conversation)
-        # A question with sides reads a few passages more: the other side rarely repeats its words.
-        wide = k + SIDE_PASSAGES if axes(standalone) else k
-        found = self.retriever.retrieve(standalone, wide, filters, mode, self.aliases.expand(standalone))
+        found = read_passages(self.retriever, self.aliases, standalone, k, filters, mode)
         passages = number_passages(found, conversation)
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise

@@ -272,7 +272,9 @@ def counts(head: str, question: str, sentence: str) -> bool:
     and years: for "how many", a number or quantity word at most four words before it ("at least
     40 of the militias", "31 people", "five leading IS leaders"; not "hundreds of fighters
     belonging to Shiite militias" for militias); for "how much", one at most eight words either
-    side ("funding from the government, receiving $1 billion")."""
+    side ("funding from the government, receiving $1 billion"). A sentence that never names the
+    thing may count it under another name: a count next to a word of the question, when the
+    sentence shares `COUNT_CONTEXT` of the question's words."""
     toks = words(sentence)
     given = numbers(question)
     much = bool(re.search(r"\bhow much\b", question, re.I))
@@ -582,8 +584,8 @@ def select_evidence(
     return sorted(out, key=lambda e: (e.doc_id not in answering, -e.score))
 
 
-# Most sentences a reader is asked about for the "yes" side of a yes/no question (each costs the
-# local model about 1.5 s on 2 cores).
+# Most sentences a reader is asked about for the side no words give, per question (each costs
+# the local model about 1.5 s on 2 cores).
 CONFIRM_MOST = 3
 
 
@@ -599,13 +601,15 @@ def detect_conflicts(
     """Opposite sides taken by the sources on what the question turns on (see `axes`).
 
     Each relevant sentence (see `relevant`) that takes a side is counted; a conflict on an opposite
-    pair needs one article on each side. A yes/no question's own claim is tried only when no pair
-    gives a conflict, and its sides may come from one article (a report and the official it
-    quotes). Its "no" side is always lexical (a denial of the claim's own words). Its "yes" side,
-    once there is a denial: with a reader (`says_yes`, such as the model under a grammar), the
-    relevant sentences it accepts — at most `CONFIRM_MOST` asked, those stating enough of the
-    claim first, then other statements best first; without one, a sentence stating enough of the
-    claim and what a denial denies (see `rag.matching.affirms_denied`). Never taken from the
+    pair needs one article on each side. The question's own options (either/or) or claim (yes/no)
+    are tried only when no pair gives a conflict, and their sides may come from one article (a
+    report and the official it quotes). A claim's "no" side is always lexical (a denial of the
+    claim's own words). Its "yes" side, once there is a denial: with a reader (`says_yes(question,
+    sentence)`, such as the model under a grammar), the relevant sentences it accepts — at most
+    `CONFIRM_MOST` asked, those stating enough of the claim first, then other statements best
+    first; without one, a sentence stating enough of the claim and what a denial denies (see
+    `rag.matching.affirms_denied`). When an option's own words give one side only, a reader is
+    asked the other option's yes/no question of the other statements. Never taken from the
     LLM's free-text answer.
     """
     out: list[Conflict] = []

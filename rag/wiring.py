@@ -249,14 +249,14 @@ class Engine:
     ) -> Conversation | None:
         """A conversation from turns a client sent back; turns without passages are re-retrieved
         (with this request's k and filters), so each passage gets the number it had."""
+        from rag.answer import read_passages
         from rag.conversation import conversation_from_turns
 
-        # Retrieved as the answer pipeline retrieves (names also in their other forms), so the
-        # numbers match the ones the client was shown.
-        expand = self.aliases().expand
+        # Retrieved as the answer pipeline retrieves, so the numbers match the ones the client was shown.
+        aliases = self.aliases()
         return conversation_from_turns(
             turns,
-            lambda q: self.retriever.retrieve(q, k or self.settings.top_k, filters, "hybrid", expand(q)),
+            lambda q: read_passages(self.retriever, aliases, q, k or self.settings.top_k, filters, "hybrid"),
         )
 
     def similarity(self, question: str, sentences: Sequence[str]) -> list[float]:
