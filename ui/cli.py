@@ -202,7 +202,12 @@ def ask_cmd(
     backend: Annotated[
         str | None, typer.Option(help="local, openai or extractive (default RAG_LLM_BACKEND).")
     ] = None,
-    k: Annotated[int | None, typer.Option("-k", "--k", min=1, max=50, help="Passages to retrieve.")] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "-k", "--k", min=1, max=50, help="Passages to retrieve (3 more for a question with sides)."
+        ),
+    ] = None,
     outlet: Annotated[str | None, typer.Option(help="Only outlets containing this text.")] = None,
     author: Annotated[str | None, typer.Option(help="Only authors containing this text.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles dated on/after (YYYY[-MM[-DD]]).")] = None,

@@ -24,7 +24,12 @@ class AnswerRequest(BaseModel):
     question: str = Field(
         pattern=NOT_BLANK, description="The question (asked in the context of `history`, if any)."
     )
-    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (default RAG_TOP_K).")
+    k: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description="Passages to retrieve (default RAG_TOP_K; 3 more for a question with sides).",
+    )
     filters: FiltersIn | None = None
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     backend: Backend | None = Field(
