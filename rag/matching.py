@@ -301,9 +301,11 @@ class EitherOr:
         shared = predicate_terms(self.shared)
         found = {c for c in shared for w in words(text) if related(stem(w), c)}
         total = sum(weights(c) for c in shared)
-        if total > 0 and sum(weights(c) for c in found) < CLAIM_SHARE * total:
+        if total <= 0 or sum(weights(c) for c in found) < CLAIM_SHARE * total:
             return 0
-        a, b = _option_terms(self.first, self.second), _option_terms(self.second, self.first)
+        rest = f"{self.shared} {self.tail}"  # "the Islamic State" of the tail is no option's
+        a = _option_terms(self.first, f"{self.second} {rest}")
+        b = _option_terms(self.second, f"{self.first} {rest}")
         votes = set()
         for sign, (terms, negative) in ((1, a), (-1, b)):
             for held, denied in _held(terms, text):
@@ -313,7 +315,7 @@ class EitherOr:
 
 
 def _option_terms(option: str, other: str) -> tuple[set[str], bool]:
-    """The stems only `option` has, and whether it is itself a denial ("without …")."""
+    """The stems `option` has and `other` has not, and whether it is itself a denial ("without …")."""
     own = {w.lower() for w in words(option)}
     negative = bool(own & _NEGATIONS)
     return content_stems(option) - content_stems(other) - _NEGATIONS, negative

@@ -251,3 +251,11 @@ def test_a_denied_word_is_not_a_stated_one() -> None:
     assert {"offensive", "start", "army"} <= stated and denied == {"help"}  # "army": out of reach
     assert "supply" in polarity("They dropped supplies.", strict=True)[0]  # a plain negation only
     assert "supply" in polarity("They dropped supplies.")[1]  # "dropped the claims" denies them
+
+
+def test_words_the_options_share_with_the_rest_of_the_question_take_no_side() -> None:
+    e = either_or("Is the town relying on the United States or on Iran to fight the Islamic State?")
+    assert e is not None
+    assert e.stance("The town relies on fighters to take back the Islamic State's last town.") == 0
+    assert e.stance("The town relies on Iranian-backed fighters.") == -1
+    assert e.stance("The town relies on the United States.") == 1
