@@ -85,9 +85,10 @@ def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: 
 
 
 # What one sentence answers to a yes/no question; the reply is held to SIDE_LABELS by a grammar.
-# The sentence comes first: asked with the question first, the 1.5B model also said yes to
-# denials ("We do not need America's support" to "Do they need US help?"); see
-# docs/benchmarks/sides.md.
+# The sentence comes first. On the 17 cases of benchmarks/sides.py (a probe, not committed), with
+# the question first the 1.5B model said yes to 4 of the 6 denials ("We do not need America's
+# support" to "Do they need America's help?"); with the sentence first, to none. The reader as
+# shipped: docs/benchmarks/sides.md.
 SIDE_QUESTION = (
     "Sentence: {sentence}\nQuestion: {question}\n"
     "According to this sentence only, what is the answer? Write yes, no, or neither if the sentence "
@@ -97,7 +98,7 @@ SIDE_LABELS = ("yes", "no", "neither")
 
 
 def side_messages(question: str, sentence: str) -> list[ChatMessage]:
-    """The shared prefix, then the question and one sentence to place on it."""
+    """The shared prefix, then one sentence and the question to place it on."""
     return _after_examples(SIDE_QUESTION.format(question=question, sentence=" ".join(sentence.split())))
 
 
