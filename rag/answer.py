@@ -385,14 +385,13 @@ class Answerer:
             evidence = select_evidence(
                 standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
             )
-            reader = self.llm
             conflicts = detect_conflicts(
                 standalone,
                 scored,
                 min_score=cutoff,
                 side_min_score=self.min_relevance,
                 weights=self.weights,
-                says_yes=None if reader is None else partial(says_yes, reader),
+                says_yes=None if self.llm is None else partial(says_yes, self.llm),
             )
         return Grounding(
             question,

@@ -351,8 +351,7 @@ def quoted_words(question: str) -> list[list[str]]:
     return [[w.lower() for w in words(p)] for p in phrases if words(p)]
 
 
-def _in_order(phrase: list[str], toks: list[str]) -> bool:
-    low = [t.lower() for t in toks]
+def _in_order(phrase: list[str], low: list[str]) -> bool:
     n = len(phrase)
     return any(low[i : i + n] == phrase for i in range(len(low) - n + 1))
 
@@ -396,8 +395,9 @@ def score_quotes(
             lex = 0.5 * (lex + lexical_match(nf, ns, weights))
         holds = asked is not None and has_kind(asked, nf or nq, ns)
         bonus = ANSWER_TYPE_BONUS if holds else 0.0
-        if cited and any(_in_order(c, words(ns)) for c in cited):
-            bonus += QUOTED_BONUS
+        if cited:
+            low = [w.lower() for w in words(ns)]
+            bonus += QUOTED_BONUS if any(_in_order(c, low) for c in cited) else 0.0
         answers = holds and asked in _DISTINCT
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
@@ -546,8 +546,9 @@ def select_evidence(
     what is asked for, the sentence it refers to comes with it instead (see `antecedent`).
     Articles holding what is asked for come first, then by their first sentence's score.
     """
-    lexical = [ax.stance for ax in axes(question) if ax.name != CLAIM_AXIS]
-    pairs = question_axes(question)
+    turns_on = axes(question)
+    lexical = [ax.stance for ax in turns_on if ax.name != CLAIM_AXIS]
+    pairs = [ax.name for ax in turns_on if not ax.own]  # the opposite pairs of `rag.matching`
     by_doc: dict[str, list[ScoredQuote]] = {}
     for s in relevant(scored, lexical, min_score, side_min_score):
         by_doc.setdefault(s.quote.doc_id, []).append(s)

@@ -228,12 +228,18 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     so "militia" in a corpus about militias counts little), -1 when it also denies one of those
     terms (see `denied_terms`), 0 otherwise. Deterministic and crude: it places sentences on
     sides, never verifies anything."""
+    if not states_claim(question, sentence, weights):
+        return 0
+    return -1 if denied_terms(question, sentence) else 1
+
+
+def states_claim(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> bool:
+    """Whether the sentence states at least `CLAIM_SHARE` of the (weighted) predicate terms of a
+    yes/no question (see `predicate_terms`), affirmed or denied."""
     claim = predicate_terms(question)
     found = {c for c in claim for w in words(sentence) if related(stem(w), c)}
     total = sum(weights(c) for c in claim)
-    if total <= 0 or sum(weights(c) for c in found) < CLAIM_SHARE * total:
-        return 0
-    return -1 if denied_terms(question, sentence) else 1
+    return total > 0 and sum(weights(c) for c in found) >= CLAIM_SHARE * total
 
 
 def polarity(text: str, strict: bool = False) -> tuple[set[str], set[str]]:
@@ -295,20 +301,18 @@ class EitherOr:
 
     def stance(self, text: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
         """+1 when the text takes the first option, -1 the second, 0 neither or both. It must
-        state at least `CLAIM_SHARE` of what the options share (as `claim_stance` does), and
+        state what the options share (`states_claim` on `shared`), and
         words of one option only: affirmed, or denied when that option is itself a denial
         ("without Washington's help"); an option denied counts for the other one."""
-        shared = predicate_terms(self.shared)
-        found = {c for c in shared for w in words(text) if related(stem(w), c)}
-        total = sum(weights(c) for c in shared)
-        if total <= 0 or sum(weights(c) for c in found) < CLAIM_SHARE * total:
+        if not states_claim(self.shared, text, weights):
             return 0
         rest = f"{self.shared} {self.tail}"  # "the Islamic State" of the tail is no option's
         a = _option_terms(self.first, f"{self.second} {rest}")
         b = _option_terms(self.second, f"{self.first} {rest}")
+        said = polarity(text)
         votes = set()
         for sign, (terms, negative) in ((1, a), (-1, b)):
-            for held, denied in _held(terms, text):
+            for held, denied in _held(terms, *said):
                 if held:
                     votes.add(sign if denied == negative else -sign)
         return votes.pop() if len(votes) == 1 else 0
@@ -321,9 +325,9 @@ def _option_terms(option: str, other: str) -> tuple[set[str], bool]:
     return content_stems(option) - content_stems(other) - _NEGATIONS, negative
 
 
-def _held(terms: set[str], text: str) -> list[tuple[bool, bool]]:
-    """For each term: whether the text holds it, and whether it only denies it (see `polarity`)."""
-    stated, denied = polarity(text)
+def _held(terms: set[str], stated: set[str], denied: set[str]) -> list[tuple[bool, bool]]:
+    """For each term: whether a text holds it, and whether it only denies it (`stated` and
+    `denied`: the text's `polarity`)."""
     out = []
     for t in terms:
         said = any(related(s, t) for s in stated)
