@@ -139,18 +139,21 @@ def standalone_question(question: str, conversation: Conversation | None) -> str
     if not conversation or not previous:
         return question
     if refers_back(question) or len(question_terms(question)) <= 2:
-        named = answered_person(previous, conversation.turns[-1].answer)
+        last = conversation.turns[-1]
+        named = answered_person(previous, last.answer, {p.outlet for p in last.passages if p.outlet})
         return f"{question} (follow-up to: {previous}{'; ' + named if named else ''})"
     return question
 
 
-def answered_person(question: str, answer: str) -> str | None:
+def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -> str | None:
     """The person an answer to a "who" question names, that the question does not ("Who called
-    the training a mistake?" → "Michael Pregent"): what "he" means in the next question."""
+    the training a mistake?" → "Michael Pregent"): what "he" means in the next question. A name
+    that is part of a source's outlet ("according to Los Angeles Times") is no person."""
     if asked_kind(question) != "person":
         return None
     asked = content_stems(question)
-    return next((name for name in people(answer) if content_stems(name) - asked), None)
+    found = (name for name in people(answer) if content_stems(name) - asked)
+    return next((name for name in found if not any(name in o for o in outlets)), None)
 
 
 # Passages beyond k read for a question with sides (a yes/no, either/or or opposite-pair question).
@@ -189,7 +192,12 @@ def missing_constraints(
     question = normalise(question)
     wanted = names(question) | numbers(question)
     missing = []
-    for w in words(question):
+    toks = words(question)
+    for i, w in enumerate(toks):
+        # Two words the articles write as one name ("Baghdad Post" / "Baghdadpost")
+        pairs = [toks[j] + toks[j + 1] for j in (i - 1, i) if 0 <= j < len(toks) - 1]
+        if {stem(p) for p in pairs} & have:
+            continue
         # A compound is missing only when one of its parts is ("Iraqi-American" where the
         # articles say "Iraqi" and "American" apart)
         for part in dict.fromkeys(w.split("-")):
@@ -203,6 +211,7 @@ def missing_constraints(
 _NEEDED: dict[AnswerKind, str] = {
     "number": "none of the passages on this gives a number",
     "year": "none of the passages on this states a year",
+    "name": "none of the passages on this gives its name",
     "speaker": "none of the passages gives the words of {who}",
 }
 

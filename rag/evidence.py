@@ -80,6 +80,10 @@ class TermWeights:
         return self.idf.get(term, self.unseen)
 
 
+# What a question term found only as another word of its family ("weaponry" / "weapons") counts.
+FAMILY_SHARE = 0.5
+
+
 def lexical_match(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> float:
     """IDF-weighted share of the question's terms found in the sentence; names count double."""
     q = question_terms(question)
@@ -91,7 +95,9 @@ def lexical_match(question: str, sentence: str, weights: Callable[[str], float] 
     if total <= 0:
         return 0.0
     s = question_terms(sentence)
-    return sum(w[t] for t in q if t in s) / total
+    # one word family counts as the word ("weaponry" / "weapons", "assist" / "assistance")
+    found = sum(w[t] * (1.0 if t in s else FAMILY_SHARE if any(related(t, x) for x in s) else 0.0) for t in q)
+    return found / total
 
 
 # Titles and roles that name a person: "Which US ambassador …?" asks for a person.
@@ -104,7 +110,7 @@ _ROLES = (
 _TITLES = frozenset(
     "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
-AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason"]
+AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason", "name"]
 
 # "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
 SPEAKER = re.compile(
@@ -117,11 +123,16 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
         "number",
         re.compile(
             r"\bhow (many|much)\b|\bwhat (number|percentage|share|amount|proportion)\b|"
-            r"\bwhat (is|was|are|were) the (population|death toll|size|budget|cost|price|number|total)\b",
+            r"\bwhat (is|was|are|were) the "
+            r"(population|death toll|toll|casualty toll|size|budget|cost|price|number|total)\b",
             re.I,
         ),
     ),
     ("measure", re.compile(r"\bhow (long|far|big|large|old)\b", re.I)),
+    (
+        "name",
+        re.compile(r"\bwhat (?:is|was|are|were) (?:the names? of|(?:it|they) called)\b", re.I),
+    ),
     ("speaker", SPEAKER),
     ("year", re.compile(r"\b(what|which) year\b|\bin what year\b|\bsince what year\b", re.I)),
     (
@@ -243,7 +254,7 @@ def quotes_speaker(who: set[str], sentence: str) -> bool:
 def counted(question: str) -> str | None:
     """The stem of what "how many" / "how much" counts ("How many US troops are …" → "troop"),
     None when the question names nothing ("How much did it cost?")."""
-    m = re.search(r"\bhow (?:many|much)\s+((?:[\w'’-]+\s+){0,5})", question + " ", re.I)
+    m = re.search(r"\bhow (?:many|much)\s+((?:[\w'’.-]+\s+){0,5})", question + " ", re.I)
     if not m:
         return None
     found = []
@@ -310,17 +321,62 @@ def counts(head: str, question: str, sentence: str) -> bool:
 COUNT_CONTEXT = 3
 
 
+# Words that end the description of what a "what is the name of …" question names.
+_NAMED_END = frozenset("that which who whose where when near in of at from by with for to".split())
+# Words either side of the thing named where its name may stand ("the village of Mulla Qarah").
+NAME_REACH = 4
+
+
+def named(question: str) -> str | None:
+    """The stem of what a "what is the name of …" question asks to name ("What was the name of
+    the Iran-backed militia that he led?" → "militia"); None when it names nothing."""
+    m = re.search(
+        r"\bnames? of\s+(?:the|a|an|this|that|his|her|their|its)?\s*((?:[\w'’.-]+\s*){1,4})", question, re.I
+    )
+    if not m:
+        return None
+    found = []
+    for w in m.group(1).split():
+        if w.lower() in _NAMED_END:
+            break
+        found.append(w)
+    return stem(found[-1].split("-")[-1]) if found else None
+
+
+def names_thing(head: str | None, question: str, sentence: str) -> bool:
+    """Whether the sentence gives a name of `head` (a stem) that the question does not: a
+    capitalised word within `NAME_REACH` words of it ("the Badr militia", "a village called Mulla
+    Qarah"); without a head, any name the question does not hold."""
+    toks = words(sentence)
+    asked = content_stems(question)
+    if head is None:
+        return bool(names(sentence) - asked)
+    for i, w in enumerate(toks):
+        if not related(head, stem(w)):
+            continue
+        near = toks[max(0, i - NAME_REACH) : i + NAME_REACH + 1]
+        if names(" ".join(["x", *near])) - asked - {stem(w)}:
+            return True
+    return False
+
+
+def _has_count(question: str, sentence: str) -> bool:
+    head = counted(question)
+    if head:
+        return counts(head, question, sentence)
+    new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
+    return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
+
+
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
     """Whether `sentence` holds something of `kind` that the question does not already say; for
     a count, one of the thing counted ("how many troops" is not answered by "$1.6 billion")."""
     if kind == "number":
-        head = counted(question)
-        if head:
-            return counts(head, question, sentence)
-        new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
-        return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
+        return _has_count(question, sentence)
     if kind == "speaker":
         return quotes_speaker(speaker(question), sentence)
+    if kind == "name":
+        return names_thing(named(question), question, sentence)
     if kind == "measure":
         return bool(numbers_with_words(sentence) - numbers(question))
     if kind == "year":
@@ -356,6 +412,34 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
     return any(low[i : i + n] == phrase for i in range(len(low) - n + 1))
 
 
+# A sentence that refers back ("using them against us") is also matched with the sentences either
+# side of it, at this share of that match.
+CONTEXT_SHARE = 0.7
+_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
+_GAP = 4  # characters between two sentences of one paragraph or of two
+
+
+def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
+    """For each sentence that refers back ("using them against us"), the text of it with the
+    sentences just before and after it in its article (when the passages hold them)."""
+    order = sorted(quotes, key=lambda q: (q.doc_id, q.start))
+
+    def adjacent(a: Quote, b: Quote) -> bool:
+        return a.doc_id == b.doc_id and 0 <= b.start - a.end <= _GAP
+
+    out = {}
+    for i, q in enumerate(order):
+        if not _REFERS.search(q.text):
+            continue
+        parts = [q.text]
+        if i > 0 and adjacent(order[i - 1], q):
+            parts.insert(0, order[i - 1].text)
+        if i + 1 < len(order) and adjacent(q, order[i + 1]):
+            parts.append(order[i + 1].text)
+        out[(q.doc_id, q.start)] = " ".join(parts)
+    return out
+
+
 def score_quotes(
     question: str,
     passages: Sequence[Passage],
@@ -367,12 +451,13 @@ def score_quotes(
     """Every distinct sentence of the passages, scored against the question (best first).
 
     Score = 0.5 x cosine similarity (meaning) + 0.5 x lexical match (the question's own terms,
-    weighted by rarity, names double), plus `ANSWER_TYPE_BONUS` when the sentence holds the kind
-    of thing asked for (see `asked_kind`) and `QUOTED_BONUS` when it holds words the question
-    quotes. The lexical part compares texts after `normalise`
-    (aliases rewritten to one name, see `rag.aliases`). With a `focus` (the follow-up itself,
-    when `question` carries the previous one along) the lexical part is the mean of the match to
-    both, and the kind asked for is the focus's. A sentence shared by overlapping passages is kept
+    weighted by rarity, names double; a sentence that refers back with "it", "them", "this" …
+    also matched with its neighbours, at `CONTEXT_SHARE`), plus `ANSWER_TYPE_BONUS` when the
+    sentence holds the kind of thing asked for (see `asked_kind`) and `QUOTED_BONUS` when it holds
+    words the question quotes. The lexical part compares texts after `normalise` (aliases
+    rewritten to one name, see `rag.aliases`). With a `focus` (the follow-up itself, when
+    `question` carries the previous one along) the lexical part is the mean of the match to both,
+    and the kind asked for is the focus's. A sentence shared by overlapping passages is kept
     once, under the lower passage number.
     """
     seen: dict[tuple[str, int, int], Quote] = {}
@@ -382,6 +467,7 @@ def score_quotes(
     quotes = [q for q in seen.values() if len(words(q.text)) >= 4]  # not headings and fragments
     if not quotes:
         return []
+    context = _contexts(list(seen.values()))
     dense = similarity(question, [q.text for q in quotes])
     nq = normalise(question)
     nf = normalise(focus) if focus else None
@@ -393,6 +479,13 @@ def score_quotes(
         lex = lexical_match(nq, ns, weights)
         if nf:
             lex = 0.5 * (lex + lexical_match(nf, ns, weights))
+        around = context.get((q.doc_id, q.start))
+        if around is not None:
+            na = normalise(around)
+            wide = lexical_match(nq, na, weights)
+            if nf:
+                wide = 0.5 * (wide + lexical_match(nf, na, weights))
+            lex = max(lex, CONTEXT_SHARE * wide)
         holds = asked is not None and has_kind(asked, nf or nq, ns)
         bonus = ANSWER_TYPE_BONUS if holds else 0.0
         if cited:

@@ -156,3 +156,34 @@ def test_a_pronoun_brings_the_sentence_it_refers_to() -> None:
     assert antecedent(his, [his, name]) is name
     no_pronoun = ScoredQuote(Quote(1, "a", 45, 80, "The minister commanded a militia."), 0.6, 0.6, 0.6)
     assert antecedent(no_pronoun, [no_pronoun, name]) is None
+
+
+def test_a_sentence_that_refers_back_is_matched_with_its_neighbours() -> None:
+    from rag.evidence import lexical_match, score_quotes
+    from tests.test_citations import passage
+
+    text = (
+        "Finally we could get weapons that stop armoured trucks. "
+        "The rebels have been using them against us by filling them with explosives. "
+        "The rebels have been using the roads at night."
+    )
+    p = passage(1, "a", text)
+
+    def flat(_q: str, texts: list[str]) -> list[float]:
+        return [0.0 for _ in texts]
+
+    q = "What did the rebels fill armoured trucks with?"
+    scored = {s.quote.text: s.lexical for s in score_quotes(q, [p], flat)}
+    them = "The rebels have been using them against us by filling them with explosives."
+    roads = "The rebels have been using the roads at night."
+    assert scored[them] > lexical_match(q, them)  # "them" brings the trucks of the sentence before
+    assert scored[roads] == lexical_match(q, roads)  # no pronoun, no context
+    assert scored[them] > scored[roads]
+
+
+def test_a_word_of_the_same_family_counts_half() -> None:
+    from rag.evidence import FAMILY_SHARE, lexical_match
+
+    assert lexical_match("weaponry", "They got the weapons.") == FAMILY_SHARE
+    assert lexical_match("weapons", "They got the weapons.") == 1.0
+    assert lexical_match("state", "They made a statement.") == 0.0  # not one family

@@ -68,6 +68,8 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("How did Captain Oduya describe the flood?", "speaker"),
         ("What did the officials say about the bridge?", None),  # no one named
         ("What did the UN agencies say about the bridge?", None),  # a group, not a person
+        ("What was the toll in dead and wounded?", "number"),
+        ("What was the name of the village near the port?", "name"),
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -92,6 +94,7 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
         ("How many people live in the city?", "people"),
         ("How much oil does the country export?", "oil"),
         ("How much did the bridge cost?", None),
+        ("How many U.S. troops are in the country?", "troop"),  # "U.S." is a word, not an end
     ],
 )
 def test_what_a_count_counts(question: str, thing: str | None) -> None:
@@ -132,6 +135,28 @@ def test_a_compound_name_is_missing_only_when_a_part_is() -> None:
     assert missing_constraints("How many did the Iraqi-Turkish service catch?", found) == ["Turkish"]
 
 
+def test_two_words_the_articles_write_as_one_name_are_not_missing() -> None:
+    from rag.answer import missing_constraints
+
+    text = "The militias were trained."
+    found = [Passage(1, "a", "t", "Harbourpost citing the Daily Star", None, "a:0", 0, len(text), text, 1.0)]
+    assert missing_constraints("Did the Harbour Post or the Daily Star run it first?", found) == []
+    assert missing_constraints("Did the Daily Gazette run it?", found) == ["Gazette"]
+
+
+def test_what_is_the_name_of_asks_for_a_name_next_to_the_thing() -> None:
+    from rag.evidence import named
+
+    q = "What was the name of the Iran-backed militia that the minister led?"
+    assert named(q) == "militia"
+    assert has_kind("name", q, "He once led the Badr militia in the south.")
+    assert has_kind("name", q, "He once led a militia called Kataib Hezbollah.")
+    assert not has_kind("name", q, "As a former commander of a militia backed by Iran, he met Ruiz.")
+    q = "What was the name of the village near Mosul whose shepherds were beaten?"
+    assert not has_kind("name", q, "Human Rights Watch said shepherds from a village near Mosul were beaten.")
+    assert absent_kind(q, ["Human Rights Watch said shepherds from a village near Mosul were beaten."])
+
+
 def test_someone_s_words_need_that_one_saying_them() -> None:
     q = "What did Mayor Jensen say about the bridge?"
     assert has_kind("speaker", q, "“It will stay open,” Jensen said on Monday.")
@@ -170,6 +195,10 @@ def test_he_after_a_who_question_is_the_person_its_answer_named() -> None:
     assert answered_person('Who called the plan "a mistake"?', said) == "Omar Haddad"
     assert answered_person("Who is Omar Haddad?", said) is None  # the question names him already
     assert answered_person("Where was the plan made?", said) is None  # not a question for a person
+    # a source's outlet is no person ("according to Harbour Times")
+    said = "Harbour Post citing the Harbour Times reports: “They train, according to Harbour Times” [1]."
+    outlets = {"Harbour Post citing the Harbour Times"}
+    assert answered_person("Which analyst said so?", said, outlets) is None
 
 
 def test_words_the_question_quotes_find_the_sentence_that_says_them() -> None:
