@@ -19,6 +19,7 @@ from rag.aliases import Aliases
 from rag.citations import is_connective, says_dont_know, split_sentences, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
+    ANSWERING_KINDS,
     SPEAKER,
     AnswerKind,
     ScoredQuote,
@@ -28,6 +29,7 @@ from rag.evidence import (
     detect_conflicts,
     has_kind,
     people,
+    question_parts,
     question_terms,
     score_quotes,
     select_evidence,
@@ -487,16 +489,20 @@ class Answerer:
             conflict = g.conflicts[0]
             missing = {side.sign for side in conflict.sides} - sides_taken(conflict, claims)
             return side_quotes(conflict, g.passages, missing)
-        question = self.aliases.normalise(g.question)
-        kind = asked_kind(question)
-        said = [self.aliases.normalise(c.text) for c in claims if c.supported]
-        if kind is None or any(has_kind(kind, question, c) for c in said):
-            return []
-        answering = next((s for s in g.scored if s.answers and s.score >= self.min_relevance), None)
-        if answering is None:
-            return []
+        norm = self.aliases.normalise
+        said = [norm(c.text) for c in claims if c.supported]
         by_doc = {p.doc_id: p for p in g.passages}
-        return [_quoted(_source(by_doc[answering.quote.doc_id]), answering.quote)]
+        out: list[str] = []
+        for part in question_parts(norm(g.question)):  # each part of "When …, and who …?"
+            kind = asked_kind(part)
+            if kind is None or kind not in ANSWERING_KINDS or any(has_kind(kind, part, c) for c in said):
+                continue
+            on_topic = (s for s in g.scored if s.answers and s.score >= self.min_relevance)
+            answering = next((s for s in on_topic if has_kind(kind, part, norm(s.quote.text))), None)
+            if answering is not None:
+                quoted = _quoted(_source(by_doc[answering.quote.doc_id]), answering.quote)
+                out += [quoted] if quoted not in out else []
+        return out
 
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
         """The extractive answer's verified sentences, less a "sources disagree" already sent."""

@@ -204,11 +204,23 @@ _QUANTITY_WORDS = re.compile(
 )
 # Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
 # one (a person or a place is any capitalised name after a title or a preposition: too loose).
-_DISTINCT: frozenset[AnswerKind | None] = frozenset(
+ANSWERING_KINDS: frozenset[AnswerKind | None] = frozenset(
     {"number", "measure", "year", "date", "speaker", "person", "reason"}
 )
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
+
+
+_NEXT_PART = re.compile(
+    r",?\s+and\s+(?=(?:which|what|who|whom|whose|how|when|where|why|in which|in what|on what)\b)", re.I
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a compound one asks ("When did the PMF join the army, and which leader decided
+    it?" → "When did the PMF join the army?", "which leader decided it?"); one part otherwise."""
+    parts = [p.strip().rstrip("?") for p in _NEXT_PART.split(question)]
+    return [p + "?" for p in parts if p] if len(parts) > 1 else [question]
 
 
 def asked_kind(question: str) -> AnswerKind | None:
@@ -471,7 +483,8 @@ def score_quotes(
     dense = similarity(question, [q.text for q in quotes])
     nq = normalise(question)
     nf = normalise(focus) if focus else None
-    asked = asked_kind(nf or nq)  # once per question, not per sentence
+    # once per question, not per sentence: the kind each part asks for ("When …, and who …?")
+    asked = [(kind, part) for part in question_parts(nf or nq) if (kind := asked_kind(part))]
     cited = quoted_words(nf or nq)
     scored = []
     for q, d in zip(quotes, dense, strict=True):
@@ -486,12 +499,12 @@ def score_quotes(
             if nf:
                 wide = 0.5 * (wide + lexical_match(nf, na, weights))
             lex = max(lex, CONTEXT_SHARE * wide)
-        holds = asked is not None and has_kind(asked, nf or nq, ns)
-        bonus = ANSWER_TYPE_BONUS if holds else 0.0
+        held = [kind for kind, part in asked if has_kind(kind, part, ns)]
+        bonus = ANSWER_TYPE_BONUS if held else 0.0
         if cited:
             low = [w.lower() for w in words(ns)]
             bonus += QUOTED_BONUS if any(_in_order(c, low) for c in cited) else 0.0
-        answers = holds and asked in _DISTINCT
+        answers = any(kind in ANSWERING_KINDS for kind in held)
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
 

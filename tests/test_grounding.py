@@ -232,3 +232,16 @@ def test_whom_a_question_asks_about_is_what_few_passages_name() -> None:
     texts = ["Iraq trains militias.", "Iraq and Omar Haddad disagree.", "In Iraq the army waits."]
     passages = [Passage(i, "d", "t", None, None, f"d:{i}", 0, len(t), t, 1.0) for i, t in enumerate(texts, 1)]
     assert distinctive_names("What did Omar Haddad do in Iraq?", passages) == {"omar", "haddad"}
+
+
+def test_a_compound_question_asks_for_what_each_part_asks_for() -> None:
+    from rag.evidence import question_parts
+
+    q = "When did the group join the army, and which minister took that decision?"
+    assert question_parts(q) == ["When did the group join the army?", "which minister took that decision?"]
+    assert [asked_kind(p) for p in question_parts(q)] == ["date", "person"]
+    assert question_parts("How many militias are there and how many fighters?") == [
+        "How many militias are there?",
+        "how many fighters?",
+    ]
+    assert question_parts("Did they stay and fight?") == ["Did they stay and fight?"]
