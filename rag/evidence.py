@@ -26,6 +26,7 @@ from rag.matching import (
     question_axes,
     related,
     stance_on,
+    states_claim,
     stem,
     words,
     yes_no_claim,
@@ -566,6 +567,27 @@ def someone_else(question: str, sentence: str) -> bool:
     return False
 
 
+# Who gives or does what a claim is about: "support from the United States", "trained by Iran".
+_PARTY = re.compile(r"\b(from|by)\s+(?:the\s+)?([A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*)")
+
+
+def _mentions(name: str, toks: set[str]) -> bool:
+    """Whether words `toks` name `name`: all its words, or its initials ("United States" / "US",
+    as `words` writes "U.S.")."""
+    own = [w for w in words(name) if w[0].isupper()]
+    return bool(own) and (all(w in toks for w in own) or "".join(w[0] for w in own) in toks)
+
+
+def other_party(question: str, sentence: str) -> bool:
+    """Whether the sentence says what the question asks of one party of someone else: the
+    question names who gives or does it ("support from the United States") and the sentence
+    never names it but names another the same way ("support from Iran")."""
+    asked = [(m.group(1).lower(), m.group(2)) for m in _PARTY.finditer(question)]
+    toks = set(words(sentence))
+    preps = {m.group(1).lower() for m in _PARTY.finditer(sentence)}
+    return any(prep in preps and not _mentions(name, toks) for prep, name in asked)
+
+
 @dataclass(frozen=True)
 class Axis:
     """What a question turns on: how a sentence is placed on it (+1 / -1 / 0), and for a reader
@@ -691,6 +713,9 @@ def select_evidence(
     return sorted(out, key=lambda e: (e.doc_id not in answering, -e.score))
 
 
+# Share of a claim's (weighted) words a sentence states, none denied, to affirm it with no reader
+# or check against a denial (see `detect_conflicts`).
+AFFIRM_SHARE = 2 / 3
 # Most sentences a reader is asked about for the side no words give, per question (each costs
 # the local model about 1.5 s on 2 cores).
 CONFIRM_MOST = 3
@@ -711,12 +736,15 @@ def detect_conflicts(
     pair needs one article on each side. The question's own options (either/or) or claim (yes/no)
     are tried only when no pair gives a conflict, and their sides may come from one article (a
     report and the official it quotes). A claim's "no" side is always lexical (a denial of the
-    claim's own words). Its "yes" side, once there is a denial: with a reader (`says_yes(question,
+    claim's own words). Its "yes" side, once there is a denial: a sentence stating
+    `AFFIRM_SHARE` of the claim, none of it denied; then with a reader (`says_yes(question,
     sentence)`, such as the model under a grammar), the relevant sentences it accepts — at most
     `CONFIRM_MOST` asked, those stating enough of the claim first, then other statements best
-    first; without one, a sentence stating enough of the claim and what a denial denies (see
-    `rag.matching.affirms_denied`). When an option's own words give one side only, a reader is
-    asked the other option's yes/no question of the other statements. Never taken from the
+    first; without one, a sentence stating what a denial denies (see
+    `rag.matching.affirms_denied`). A sentence naming another party than the question's ("support
+    from Iran" for "support from the United States", see `other_party`) takes no side on it.
+    When an option's own words give one side only, a reader is asked the other option's yes/no
+    question of the other statements. Never taken from the
     LLM's free-text answer.
     """
     out: list[Conflict] = []
@@ -727,19 +755,21 @@ def detect_conflicts(
         unplaced: list[Quote] = []  # on topic, but no side by the words alone
         for s in relevant(scored, [ax.stance], min_score, side_min_score):  # best first
             text = s.quote.text
-            if asks(text) or someone_else(question, text):
+            if asks(text) or someone_else(question, text) or other_party(question, text):
                 continue
             sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)
         statements = [q for q in unplaced if states(q.text)]
         if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
             claim = ax.readable[1]
+            # most of the claim's own words, none denied, affirm it whatever else the sentence says
+            sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
+            rest = [a for a in sides[1] + statements if a not in sure]
             if says_yes is None:
-                sides[1] = [
-                    a for a in sides[1] if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])
-                ]
+                found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
             else:  # the reader may find "yes" in other words ("arming and training" for "support")
-                sides[1] = [a for a in (sides[1] + statements)[:CONFIRM_MOST] if says_yes(claim, a.text)]
+                found = [a for a in rest[:CONFIRM_MOST] if says_yes(claim, a.text)]
+            sides[1] = sure + found
         elif (
             ax.name != CLAIM_AXIS
             and ax.readable

@@ -218,8 +218,12 @@ def predicate_terms(question: str) -> set[str]:
     """What a yes/no question claims, less who it names: stems of its lower-case content words
     after the opening verb ("Do the fighters say they need help?" → fighter, need, help)."""
     toks = words(question)[1:]
-    # "still" and "given" ("has given support") carry no claim of their own.
-    return {stem(w) for w in toks if w.islower() and _is_content(w)} - {"still", "given"}
+    return {stem(w) for w in toks if w.islower() and _is_content(w)} - _NO_CLAIM
+
+
+# Words that carry no claim of their own: adverbs of time and degree ("Has it ever …", "still"),
+# and "given" of "has given support".
+_NO_CLAIM = frozenset(stem(w) for w in "still ever already yet really actually given".split())
 
 
 def claim_stance(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
@@ -233,13 +237,15 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     return -1 if denied_terms(question, sentence) else 1
 
 
-def states_claim(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> bool:
-    """Whether the sentence states at least `CLAIM_SHARE` of the (weighted) predicate terms of a
-    yes/no question (see `predicate_terms`), affirmed or denied."""
+def states_claim(
+    question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0, share: float | None = None
+) -> bool:
+    """Whether the sentence states at least `share` (default `CLAIM_SHARE`) of the (weighted)
+    predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied."""
     claim = predicate_terms(question)
     found = {c for c in claim for w in words(sentence) if related(stem(w), c)}
     total = sum(weights(c) for c in claim)
-    return total > 0 and sum(weights(c) for c in found) >= CLAIM_SHARE * total
+    return total > 0 and sum(weights(c) for c in found) >= (CLAIM_SHARE if share is None else share) * total
 
 
 def polarity(text: str, strict: bool = False) -> tuple[set[str], set[str]]:

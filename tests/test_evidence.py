@@ -187,3 +187,32 @@ def test_a_word_of_the_same_family_counts_half() -> None:
     assert lexical_match("weaponry", "They got the weapons.") == FAMILY_SHARE
     assert lexical_match("weapons", "They got the weapons.") == 1.0
     assert lexical_match("state", "They made a statement.") == 0.0  # not one family
+
+
+def test_most_of_the_claim_in_its_own_words_affirms_it_without_the_denied_word() -> None:
+    q = "Did the city's grant to the harbour board mark a change in its policy?"
+    denies = _scored(1, "a", "The mayor said the city's policy on the harbour board has not changed.", 0.6)
+    affirms = _scored(2, "b", "In a break with past policy, the city gave the harbour board a grant.", 0.5)
+    topical = _scored(3, "c", "The harbour board met to discuss its policy.", 0.5)
+    found = detect_conflicts(q, [denies, affirms, topical], min_score=0.45)
+    assert {s.position: s.doc_ids for s in found[0].sides} == {"yes": ("b",), "no": ("a",)}
+    assert detect_conflicts(q, [denies, topical], min_score=0.45) == []  # too little of the claim
+
+
+def test_support_from_someone_else_takes_no_side_on_support_from_the_one_asked() -> None:
+    from rag.evidence import other_party
+
+    q = "Has the harbour board ever received support from the United States?"
+    assert other_party(q, "The board has received money and support from Iran.")
+    assert not other_party(q, "The board has never been supported by the U.S., only by Iran.")
+    assert not other_party(q, "U.S. officials gave the board support.")  # no other party named
+    denies = _scored(1, "a", "The harbour board has never received support from the U.S.", 0.6)
+    iran = _scored(2, "b", "The harbour board received support from Iran.", 0.5)
+    assert detect_conflicts(q, [denies, iran], min_score=0.45) == []
+
+
+def test_ever_and_still_claim_nothing() -> None:
+    from rag.matching import predicate_terms
+
+    assert predicate_terms("Has the board ever received support?") == {"board", "receiv", "support"}
+    assert predicate_terms("Is the board still asking?") == {"board", "ask"}
