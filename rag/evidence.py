@@ -111,7 +111,7 @@ _ROLES = (
 _TITLES = frozenset(
     "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
-AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason", "name"]
+AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason", "name", "type"]
 
 # "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
 SPEAKER = re.compile(
@@ -130,6 +130,7 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
         ),
     ),
     ("measure", re.compile(r"\bhow (long|far|big|large|old)\b", re.I)),
+    ("type", re.compile(r"\bwhat (?:type|kind|sort)s? of\b", re.I)),
     (
         "name",
         re.compile(r"\bwhat (?:is|was|are|were) (?:the names? of|(?:it|they) called)\b", re.I),
@@ -373,6 +374,24 @@ def names_thing(head: str | None, question: str, sentence: str) -> bool:
     return False
 
 
+def of_type(question: str, sentence: str) -> bool:
+    """For "what type of X …": whether the sentence says X with a word of its own before it
+    ("anti-tank weapons", "heavy weapons"; not "the weapons" or "weapons" the question qualifies)."""
+    m = re.search(r"\b(?:type|kind|sort)s? of\s+(?:the\s+)?([\w'’-]+)", question, re.I)
+    if not m:
+        return False
+    head = stem(m.group(1))
+    asked = content_stems(question)
+    toks = words(sentence)
+    return any(
+        related(head, stem(w)) and _is_modifier(toks[i - 1], asked) for i, w in enumerate(toks) if i > 0
+    )
+
+
+def _is_modifier(word: str, asked: set[str]) -> bool:
+    return word.lower() not in STOPWORDS and word[0].islower() and not content_stems(word) & asked
+
+
 def _has_count(question: str, sentence: str) -> bool:
     head = counted(question)
     if head:
@@ -390,6 +409,8 @@ def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
         return quotes_speaker(speaker(question), sentence)
     if kind == "name":
         return names_thing(named(question), question, sentence)
+    if kind == "type":
+        return of_type(question, sentence)
     if kind == "measure":
         return bool(numbers_with_words(sentence) - numbers(question))
     if kind == "year":

@@ -70,6 +70,7 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("What did the UN agencies say about the bridge?", None),  # a group, not a person
         ("What was the toll in dead and wounded?", "number"),
         ("What was the name of the village near the port?", "name"),
+        ("What kind of weapons did the unit get?", "type"),
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -245,3 +246,11 @@ def test_a_compound_question_asks_for_what_each_part_asks_for() -> None:
         "how many fighters?",
     ]
     assert question_parts("Did they stay and fight?") == ["Did they stay and fight?"]
+
+
+def test_what_type_of_asks_for_a_word_of_its_own_before_the_thing() -> None:
+    q = "What type of weaponry was the captain pleased to get?"
+    assert has_kind("type", q, "Finally we got anti-tank weapons that stop trucks.")
+    assert has_kind("type", q, "His unit is getting the heavy weapons it wanted.")
+    assert not has_kind("type", q, "They got the weapons he had asked for.")
+    assert not has_kind("type", q, "The government has no such weapons.")  # "such" is a stopword
