@@ -111,7 +111,9 @@ _ROLES = (
 _TITLES = frozenset(
     "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
-AnswerKind = Literal["number", "measure", "year", "date", "speaker", "person", "place", "reason", "name", "type"]
+AnswerKind = Literal[
+    "number", "measure", "year", "date", "speaker", "person", "place", "reason", "name", "type"
+]
 
 # "What did Ambassador Silliman say", "How did al-Saadi describe …": the named one's own words.
 SPEAKER = re.compile(
@@ -400,34 +402,40 @@ def _has_count(question: str, sentence: str) -> bool:
     return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
 
 
+def _has_person(question: str, sentence: str) -> bool:
+    asked = content_stems(question)
+    role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
+    if role and role.group(1).lower() in _TITLES:
+        # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
+        title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
+        return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
+    return any(content_stems(name) - asked for name in people(sentence))
+
+
+def _has_place(question: str, sentence: str) -> bool:
+    asked = content_stems(question)
+    return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
+
+
+# kind -> (question, sentence) -> whether the sentence holds that kind of thing
+_HOLDS: dict[AnswerKind, Callable[[str, str], bool]] = {
+    "number": lambda q, s: _has_count(q, s),
+    "speaker": lambda q, s: quotes_speaker(speaker(q), s),
+    "name": lambda q, s: names_thing(named(q), q, s),
+    "type": lambda q, s: of_type(q, s),
+    "measure": lambda q, s: bool(numbers_with_words(s) - numbers(q)),
+    "year": lambda q, s: bool(set(_YEAR.findall(s)) - numbers(q)),
+    "reason": lambda _q, s: bool(_REASON.search(s)),
+    "date": lambda _q, s: bool(_YEAR.search(s) or _MONTHS.search(s) or _DAYS.search(s)),
+    "person": lambda q, s: _has_person(q, s),
+    "place": lambda q, s: _has_place(q, s),
+}
+
+
 def has_kind(kind: AnswerKind, question: str, sentence: str) -> bool:
     """Whether `sentence` holds something of `kind` that the question does not already say; for
     a count, one of the thing counted ("how many troops" is not answered by "$1.6 billion")."""
-    if kind == "number":
-        return _has_count(question, sentence)
-    if kind == "speaker":
-        return quotes_speaker(speaker(question), sentence)
-    if kind == "name":
-        return names_thing(named(question), question, sentence)
-    if kind == "type":
-        return of_type(question, sentence)
-    if kind == "measure":
-        return bool(numbers_with_words(sentence) - numbers(question))
-    if kind == "year":
-        return bool(set(_YEAR.findall(sentence)) - numbers(question))
-    if kind == "reason":
-        return bool(_REASON.search(sentence))
-    if kind == "date":
-        return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
-    asked = content_stems(question)
-    if kind == "person":
-        role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
-        if role and role.group(1).lower() in _TITLES:
-            # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
-            title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
-            return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
-        return any(content_stems(name) - asked for name in people(sentence))
-    return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
+    return _HOLDS[kind](question, sentence)
 
 
 # Added to a sentence's score when it holds words the question quotes ("Who called it "a mistake"?").
