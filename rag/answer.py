@@ -238,6 +238,9 @@ def _source(e: Evidence | Passage) -> str:
 
 def _quoted(source: str, q: Quote) -> str:
     text = " ".join(q.text.split()).rstrip(".")
+    # A sentence that opens a quotation the next one closes ("“Finally we got them.") is closed
+    # here, so that the answer's sentences split where its quotes end.
+    text += "”" * max(0, text.count("“") - text.count("”"))
     return f"{source} reports: “{text}” [{q.n}]."
 
 
@@ -245,9 +248,11 @@ def compose_extractive(
     evidence: Sequence[Evidence], conflicts: Sequence[Conflict], passages: Sequence[Passage], limit: int = 3
 ) -> str:
     """An answer made only of quotes, each with its outlet, date and citation: on a contested
-    question one quote per side (from different articles where possible), else each source's best."""
+    question one quote per side (from different articles where possible), else the evidence's
+    sentences in its order (an article's second sentence with its first), `limit` at most."""
     if not conflicts:
-        return " ".join(_quoted(_source(e), e.quotes[0]) for e in evidence[:limit])
+        picked = [(e, q) for e in evidence for q in e.quotes][:limit]
+        return " ".join(_quoted(_source(e), q) for e, q in picked)
     return " ".join([DISAGREE, *side_quotes(conflicts[0], passages)])
 
 

@@ -237,3 +237,23 @@ def test_a_question_with_sides_reads_a_few_more_passages(real_engine: Engine) ->
     assert min(sides["stay"]) > 5  # found only in the passages past k
     plain = real_engine.ask("Where is the unit of Captain Amir al-Saadi based?", backend="extractive", k=5)
     assert len(plain.passages) == 5
+
+
+def test_the_extractive_answer_shows_an_article_s_second_sentence_and_splits_at_each_quote() -> None:
+    from rag.answer import compose_extractive
+    from rag.citations import split_sentences
+    from rag.types import Evidence, Quote
+
+    first = Quote(1, "a", 0, 30, "“It's a miracle,” the captain said.")
+    second = Quote(1, "a", 31, 80, "“Finally we got anti-tank weapons.")  # its quotation ends later
+    other = Quote(2, "b", 0, 20, "The army got no heavy weapons.")
+    evidence = [
+        Evidence("a", "t", "Daily Planet", "2020-01-03", (1,), (first, second), 0.6),
+        Evidence("b", "t", "Metro Herald", None, (2,), (other,), 0.5),
+    ]
+    text = compose_extractive(evidence, [], [])
+    sentences = split_sentences(text)
+    assert len(sentences) == 3
+    assert "anti-tank" in sentences[1] and sentences[1].endswith("[1].")
+    assert sentences[2].startswith("Metro Herald (undated) reports:")
+    assert len(split_sentences(compose_extractive(evidence, [], [], limit=2))) == 2
