@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rag.aliases import Aliases
-from rag.citations import is_connective, says_dont_know, split_sentences, verify
+from rag.citations import is_connective, recite, says_dont_know, split_sentences, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
     ANSWERING_KINDS,
@@ -441,7 +441,9 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
-                kept = self._check(without_verdict(sentence), passages, out.claims, out.supports, who)
+                kept = self._check(
+                    without_verdict(sentence), passages, out.claims, out.supports, who, out.recited
+                )
                 if kept:
                     yield out.emit(kept)
         except BackendUnavailable as e:
@@ -462,6 +464,11 @@ class Answerer:
         it does not know: grounding found relevant sentences, or it would have abstained), and the
         missing side of a conflict when it gave one side only."""
         notes: list[str] = []
+        if out.recited:
+            notes.append(
+                f"{len(out.recited)} sentence(s) of the model's answer cited the wrong passage; "
+                "they cite the passage that supports them."
+            )
         dropped = [c for c in out.claims if not c.supported]
         if dropped:
             notes.append(
@@ -569,11 +576,26 @@ class Answerer:
         claims: list[Claim],
         cited: dict[int, _Cited],
         who: Collection[str] = (),
+        recited: list[int] | None = None,
     ) -> str | None:
         """Verify one sentence (`who`: the names the question asks about, see `verify`): its
         claim goes to `claims`, the quotes it resolved to `cited`; returns the sentence as shown
-        when supported, else None."""
+        when supported, else None. With `recited` (a model's sentence), one that its citations do
+        not support but another of `passages` does cites that one instead (its number is added to
+        `recited`)."""
         claim, sups = verify(sentence, passages, self.aliases.normalise, who)
+        if recited is not None and not claim.supported and claim.citations:
+            # The model read these passages and may have put the right fact under the wrong
+            # number: a sentence one other passage supports is shown citing that one.
+            for p in passages:
+                if p.n in claim.citations:
+                    continue
+                other = recite(sentence, p.n)
+                claim2, sups2 = verify(other, passages, self.aliases.normalise, who)
+                if claim2.supported:
+                    sentence, claim, sups = other, claim2, sups2
+                    recited.append(p.n)
+                    break
         claims.append(claim)
         for s in sups:
             ok = claim.supported and s.supported
@@ -593,6 +615,7 @@ class _Stream:
         self.supports: dict[int, _Cited] = {}
         self.first_ms: float | None = None
         self.usage: Usage | None = None
+        self.recited: list[int] = []  # passages cited instead of the model's numbers
 
     def texts(self, chunks: Iterable[ChatResponse]) -> Iterator[str]:
         """The model's text deltas; the token counts a backend reports on the way are kept."""

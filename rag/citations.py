@@ -77,6 +77,13 @@ def strip_citations(sentence: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _CITE.sub("", sentence)).strip()
 
 
+def recite(sentence: str, n: int) -> str:
+    """The sentence citing passage `n` instead of what it cites ("… camp [1]." → "… camp [2].")."""
+    text = strip_citations(sentence)
+    end = len(text) - len(text.rstrip(".!?"))
+    return f"{text[: len(text) - end]} [{n}]{text[len(text) - end :]}"
+
+
 @dataclass(frozen=True)
 class Support:
     """How one cited passage bears on one sentence."""
@@ -123,7 +130,9 @@ def check(
     cov = coverage(claim_stems, content_stems(window))
     if cov < MIN_COVERAGE:
         problems.append(f"only {cov:.0%} of its words are in the cited text")
-    missing_numbers = sorted(numbers(claim) - numbers_with_words(passage_text))
+    # spelled-out numbers too ("six hundred died" against "six died"), but not "one", also a pronoun
+    stated = numbers(claim) | (numbers_with_words(claim) - {"1"})
+    missing_numbers = sorted(stated - numbers_with_words(passage_text))
     if missing_numbers:
         problems.append("number " + ", ".join(missing_numbers) + " is not in the cited text")
     missing_names = sorted(names(claim) - content_stems(passage_text))

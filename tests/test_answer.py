@@ -257,3 +257,19 @@ def test_the_extractive_answer_shows_an_article_s_second_sentence_and_splits_at_
     assert "anti-tank" in sentences[1] and sentences[1].endswith("[1].")
     assert sentences[2].startswith("Metro Herald (undated) reports:")
     assert len(split_sentences(compose_extractive(evidence, [], [], limit=2))) == 2
+
+
+def test_a_model_sentence_under_the_wrong_number_cites_the_passage_that_supports_it(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = "How many people were killed when Islamic State militants attacked the PMF convoy near Makhmour?"
+    first = real_engine.ask(q, backend="extractive")
+    right = _cited(first, "002")
+    wrong = next(p.n for p in first.passages if p.n != right)
+    scripted.enqueue(f"Six died and 31 people were injured [{wrong}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer == f"Six died and 31 people were injured [{right}]."
+    assert any("wrong passage" in n for n in a.notes)
+    scripted.enqueue(f"Six hundred died [{wrong}].")  # no passage says it: removed, not re-cited
+    a = real_engine.ask(q, backend="scripted")
+    assert "Six hundred" not in a.answer and any("removed" in n for n in a.notes)

@@ -116,6 +116,15 @@ def test_number_not_in_the_source_is_unsupported() -> None:
     assert ok.supported
     bad, _ = verify("There are at least 400 militias [1].", PASSAGES)
     assert not bad.supported and any("400" in p for p in bad.problems)
+    spelled, _ = verify("There are at least forty hundred militias [1].", PASSAGES)  # "hundred" = 100
+    assert not spelled.supported and any("100" in p for p in spelled.problems)
+
+
+def test_recite_puts_one_number_where_the_citations_were() -> None:
+    from rag.citations import recite
+
+    assert recite("Six died [1][3].", 2) == "Six died [2]."
+    assert recite("Six died [1, 3]", 2) == "Six died [2]"
 
 
 def test_outlet_and_date_from_the_heading_may_be_named() -> None:
