@@ -221,15 +221,19 @@ _NEEDED: dict[AnswerKind, str] = {
 def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequence[str] = ()) -> str | None:
     """Why to abstain when the question asks for a number, a year or someone's words (see
     `asked_kind`) and none of the sentences on it holds them (for someone's words: none of
-    `every_sentence`, the retrieved passages' sentences); None otherwise."""
-    kind = asked_kind(question)
-    if kind is None or kind not in _NEEDED:
-        return None
-    pool = every_sentence if kind == "speaker" else sentences
-    if any(has_kind(kind, question, s) for s in pool):
-        return None
-    m = SPEAKER.search(question)
-    return _NEEDED[kind].format(who=m.group("who") if m else "the one named")
+    `every_sentence`, the retrieved passages' sentences); None otherwise. A compound question
+    ("What …, and in what year …?") is answered when one of its parts can be."""
+    reasons = []
+    for part in question_parts(question):  # a compound question: each part must lack its kind
+        kind = asked_kind(part)
+        if kind is None or kind not in _NEEDED:
+            return None
+        pool = every_sentence if kind == "speaker" else sentences
+        if any(has_kind(kind, part, s) for s in pool):
+            return None
+        m = SPEAKER.search(part)
+        reasons.append(_NEEDED[kind].format(who=m.group("who") if m else "the one named"))
+    return reasons[0]
 
 
 def _source(e: Evidence | Passage) -> str:

@@ -179,17 +179,19 @@ _DAYS = re.compile(
 _PLACE = re.compile(
     r"\b(?:in|at|near|from|outside|inside|into|across|around|to)\s+(?:the\s+)?([A-Z][\w'’-]+)"
 )
-_PERSON_NAME = r"([A-Z][\w'’-]+(?:\s+(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)*)"
+_PERSON_NAME = r"([A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s+)?(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)*)"
+_ABBREVIATED_TITLE = r"(?:(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep)\.\s+)?"
 _PERSON = (
     # "Gen. Qassem Soleimani", "spokesman Col. Myles Caggins", "militia leader Hadi al-Amiri"
     re.compile(
         r"\b(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep|Sheikh|Ayatollah|Major|"
         r"(?i:" + _ROLES + r"))"
-        r"\.?,?\s+" + _PERSON_NAME
+        r"\.?,?\s+" + _ABBREVIATED_TITLE + _PERSON_NAME
     ),
     # "Hadi al-Amiri said", "said Hadi al-Amiri"
     re.compile(_PERSON_NAME + r",?\s+(?:said|says|told|added|stated|wrote|argued|claimed)\b"),
-    re.compile(r"\b(?:said|says|told|added|according to)\s+" + _PERSON_NAME),
+    # "said Col. Srud Barzanji"; not "told Turkey", who was told
+    re.compile(r"\b(?:said|says|added|according to)\s+" + _ABBREVIATED_TITLE + _PERSON_NAME),
 )
 
 
@@ -371,6 +373,7 @@ def names_thing(head: str | None, question: str, sentence: str) -> bool:
         if not related(head, stem(w)):
             continue
         near = toks[max(0, i - NAME_REACH) : i + NAME_REACH + 1]
+        # a word before them, or `names` would take the first for a sentence's opening word
         if names(" ".join(["x", *near])) - asked - {stem(w)}:
             return True
     return False
@@ -773,8 +776,7 @@ def detect_conflicts(
     `rag.matching.affirms_denied`). A sentence naming another party than the question's ("support
     from Iran" for "support from the United States", see `other_party`) takes no side on it.
     When an option's own words give one side only, a reader is asked the other option's yes/no
-    question of the other statements. Never taken from the
-    LLM's free-text answer.
+    question of the other statements. Never taken from the LLM's free-text answer.
     """
     out: list[Conflict] = []
     for ax in axes(question, weights):

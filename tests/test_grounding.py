@@ -254,3 +254,20 @@ def test_what_type_of_asks_for_a_word_of_its_own_before_the_thing() -> None:
     assert has_kind("type", q, "His unit is getting the heavy weapons it wanted.")
     assert not has_kind("type", q, "They got the weapons he had asked for.")
     assert not has_kind("type", q, "The government has no such weapons.")  # "such" is a stopword
+
+
+def test_people_named_after_a_title_or_a_verb_of_saying() -> None:
+    from rag.evidence import people
+
+    assert people("In Baghdad, spokesman Col. John Dorrian insisted.") == ["John Dorrian"]
+    assert people("The coalition bombed, said Col. Srud Barzanji, who commands them.") == ["Srud Barzanji"]
+    assert people("He met US Ambassador Douglas J. Silliman last year.") == ["Douglas J. Silliman"]
+    assert people("Iraq has told Turkey to withdraw its troops.") == []  # told: the one told
+
+
+def test_a_compound_question_abstains_only_when_no_part_can_be_answered() -> None:
+    q = "What mistake did he warn of, and in what year was it made?"
+    assert absent_kind(q, ["He warned of the mistake of leaving."]) is None  # the first part
+    q = "How many fighters died, and in what year?"
+    assert absent_kind(q, ["The fighters were brave."]) == "none of the passages on this gives a number"
+    assert absent_kind(q, ["It happened in 2014."]) is None
