@@ -434,7 +434,7 @@ class Answerer:
         supported ones are streamed. Then `reconcile` adds what the model left out."""
         sources = prompt_sources(g, self.context_budget)
         passages = [p for p, _ in sources]
-        out = _Stream(clock, DISAGREE if g.conflicts else None)
+        out = _Stream(clock, DISAGREE if g.conflicts else None, _Recite.of(g))
         who = distinctive_names(g.standalone, g.passages, self.aliases.normalise)
         raw: list[str] = []
         try:
@@ -468,9 +468,9 @@ class Answerer:
         it does not know: grounding found relevant sentences, or it would have abstained), and the
         missing side of a conflict when it gave one side only."""
         notes: list[str] = []
-        if out.recited:
+        if out.recited.done:
             notes.append(
-                f"{len(out.recited)} sentence(s) of the model's answer cited the wrong passage; "
+                f"{len(out.recited.done)} sentence(s) of the model's answer cited the wrong passage; "
                 "they cite the passage that supports them."
             )
         dropped = [c for c in out.claims if not c.supported]
@@ -580,25 +580,24 @@ class Answerer:
         claims: list[Claim],
         cited: dict[int, _Cited],
         who: Collection[str] = (),
-        recited: list[int] | None = None,
+        recite_to: _Recite | None = None,
     ) -> str | None:
         """Verify one sentence (`who`: the names the question asks about, see `verify`): its
         claim goes to `claims`, the quotes it resolved to `cited`; returns the sentence as shown
-        when supported, else None. With `recited` (a model's sentence), one that its citations do
-        not support but another of `passages` does cites that one instead (its number is added to
-        `recited`)."""
+        when supported, else None. With `recite_to` (a model's sentence), one that its citations
+        do not support cites instead another of `passages` whose evidence sentence supports it."""
         claim, sups = verify(sentence, passages, self.aliases.normalise, who)
-        if recited is not None and not claim.supported and claim.citations:
-            # The model read these passages and may have put the right fact under the wrong
-            # number: a sentence one other passage supports is shown citing that one.
+        if recite_to is not None and not claim.supported and claim.citations:
+            # The model may put the right fact under the wrong number. Only a sentence grounding
+            # chose may take its place: one merely true elsewhere need not answer the question.
             for p in passages:
                 if p.n in claim.citations:
                     continue
                 other = recite(sentence, p.n)
                 claim2, sups2 = verify(other, passages, self.aliases.normalise, who)
-                if claim2.supported:
+                if claim2.supported and any(s.quote and recite_to.chose(s.quote) for s in sups2):
                     sentence, claim, sups = other, claim2, sups2
-                    recited.append(p.n)
+                    recite_to.done.append(p.n)
                     break
         claims.append(claim)
         for s in sups:
@@ -608,10 +607,29 @@ class Answerer:
         return _normalise_markers(sentence) if claim.supported else None
 
 
+@dataclass
+class _Recite:
+    """Where a model's miscited sentence may be cited instead: the sentences grounding chose (the
+    evidence and the sides of a conflict); `done` collects the passages cited instead."""
+
+    chosen: tuple[Quote, ...]
+    done: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, g: Grounding) -> _Recite:
+        quotes = [q for e in g.evidence for q in e.quotes]
+        quotes += [q for c in g.conflicts for side in c.sides for q in side.quotes]
+        return cls(tuple(quotes))
+
+    def chose(self, q: Quote) -> bool:
+        """Whether `q` (what supports a sentence) holds one of the chosen sentences."""
+        return any(c.doc_id == q.doc_id and c.start < q.end and q.start < c.end for c in self.chosen)
+
+
 class _Stream:
     """The answer as it is streamed: kept sentences, every claim checked, the quotes cited."""
 
-    def __init__(self, clock: _Clock, lead: str | None = None) -> None:
+    def __init__(self, clock: _Clock, lead: str | None = None, recited: _Recite | None = None) -> None:
         self.clock = clock
         self.lead = lead  # said before the first sentence ("The sources disagree."), if one comes
         self.kept: list[str] = []
@@ -619,7 +637,7 @@ class _Stream:
         self.supports: dict[int, _Cited] = {}
         self.first_ms: float | None = None
         self.usage: Usage | None = None
-        self.recited: list[int] = []  # passages cited instead of the model's numbers
+        self.recited = recited or _Recite(())  # where a miscited sentence may be cited instead
 
     def texts(self, chunks: Iterable[ChatResponse]) -> Iterator[str]:
         """The model's text deltas; the token counts a backend reports on the way are kept."""

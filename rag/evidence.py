@@ -415,6 +415,12 @@ def _has_person(question: str, sentence: str) -> bool:
     return any(content_stems(name) - asked for name in people(sentence))
 
 
+def _has_date(question: str, sentence: str) -> bool:
+    if re.search(r"\b(?:what|which) month\b", question, re.I):  # a year does not say which month
+        return bool(_MONTHS.search(sentence))
+    return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
+
+
 def _has_place(question: str, sentence: str) -> bool:
     asked = content_stems(question)
     return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
@@ -429,7 +435,7 @@ _HOLDS: dict[AnswerKind, Callable[[str, str], bool]] = {
     "measure": lambda q, s: bool(numbers_with_words(s) - numbers(q)),
     "year": lambda q, s: bool(set(_YEAR.findall(s)) - numbers(q)),
     "reason": lambda _q, s: bool(_REASON.search(s)),
-    "date": lambda _q, s: bool(_YEAR.search(s) or _MONTHS.search(s) or _DAYS.search(s)),
+    "date": lambda q, s: _has_date(q, s),
     "person": lambda q, s: _has_person(q, s),
     "place": lambda q, s: _has_place(q, s),
 }

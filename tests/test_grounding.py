@@ -271,3 +271,10 @@ def test_a_compound_question_abstains_only_when_no_part_can_be_answered() -> Non
     q = "How many fighters died, and in what year?"
     assert absent_kind(q, ["The fighters were brave."]) == "none of the passages on this gives a number"
     assert absent_kind(q, ["It happened in 2014."]) is None
+
+
+def test_which_month_is_not_answered_by_a_year() -> None:
+    q = "In which month did the militias free the town?"
+    assert asked_kind(q) == "date"
+    assert has_kind("date", q, "They freed it in May of this year.")
+    assert not has_kind("date", q, "The militias formed in 2014.")
