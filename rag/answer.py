@@ -629,7 +629,7 @@ class _Recite:
 class _Stream:
     """The answer as it is streamed: kept sentences, every claim checked, the quotes cited."""
 
-    def __init__(self, clock: _Clock, lead: str | None = None, recited: _Recite | None = None) -> None:
+    def __init__(self, clock: _Clock, lead: str | None, recited: _Recite) -> None:
         self.clock = clock
         self.lead = lead  # said before the first sentence ("The sources disagree."), if one comes
         self.kept: list[str] = []
@@ -637,7 +637,7 @@ class _Stream:
         self.supports: dict[int, _Cited] = {}
         self.first_ms: float | None = None
         self.usage: Usage | None = None
-        self.recited = recited or _Recite(())  # where a miscited sentence may be cited instead
+        self.recited = recited  # where a miscited sentence may be cited instead
 
     def texts(self, chunks: Iterable[ChatResponse]) -> Iterator[str]:
         """The model's text deltas; the token counts a backend reports on the way are kept."""

@@ -525,19 +525,18 @@ def score_quotes(
     # once per question, not per sentence: the kind each part asks for ("When …, and who …?")
     asked = [(kind, part) for part in question_parts(nf or nq) if (kind := asked_kind(part))]
     cited = quoted_words(nf or nq)
+
+    def match(text: str) -> float:  # to the question, and to the follow-up itself when there is one
+        lex = lexical_match(nq, text, weights)
+        return 0.5 * (lex + lexical_match(nf, text, weights)) if nf else lex
+
     scored = []
     for q, d in zip(quotes, dense, strict=True):
         ns = normalise(q.text)
-        lex = lexical_match(nq, ns, weights)
-        if nf:
-            lex = 0.5 * (lex + lexical_match(nf, ns, weights))
+        lex = match(ns)
         around = context.get((q.doc_id, q.start))
         if around is not None:
-            na = normalise(around)
-            wide = lexical_match(nq, na, weights)
-            if nf:
-                wide = 0.5 * (wide + lexical_match(nf, na, weights))
-            lex = max(lex, CONTEXT_SHARE * wide)
+            lex = max(lex, CONTEXT_SHARE * match(normalise(around)))
         held = [kind for kind, part in asked if has_kind(kind, part, ns)]
         bonus = ANSWER_TYPE_BONUS if held else 0.0
         if cited:
