@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rag.aliases import Aliases
-from rag.citations import is_connective, recite, says_dont_know, split_sentences, verify
+from rag.citations import is_connective, recite, says_dont_know, split_sentences, strip_citations, verify
 from rag.errors import BackendUnavailable
 from rag.evidence import (
     ANSWERING_KINDS,
@@ -31,6 +31,8 @@ from rag.evidence import (
     people,
     question_parts,
     question_terms,
+    restates,
+    says_when,
     score_quotes,
     select_evidence,
     states,
@@ -214,22 +216,29 @@ _NEEDED: dict[AnswerKind, str] = {
     "number": "none of the passages on this gives a number",
     "year": "none of the passages on this states a year",
     "name": "none of the passages on this gives its name",
+    "date": "none of the passages on this gives a date",
     "speaker": "none of the passages gives the words of {who}",
 }
 
 
+# A question about when something was reported: the answer may be the article's own date.
+_REPORTED = re.compile(r"\b(?:report|publish|writ|wrote|article|stor(?:y|ies)|post)\w*", re.I)
+
+
 def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequence[str] = ()) -> str | None:
-    """Why to abstain when the question asks for a number, a year or someone's words (see
+    """Why to abstain when the question asks for a number, a year, a date or someone's words (see
     `asked_kind`) and none of the sentences on it holds them (for someone's words: none of
     `every_sentence`, the retrieved passages' sentences); None otherwise. A compound question
-    ("What …, and in what year …?") is answered when one of its parts can be."""
+    ("What …, and in what year …?") is answered when one of its parts can be. "When was it
+    reported?" may be answered by an article's date, so it is never abstained on here."""
     reasons = []
     for part in question_parts(question):  # a compound question: each part must lack its kind
         kind = asked_kind(part)
-        if kind is None or kind not in _NEEDED:
+        if kind is None or kind not in _NEEDED or (kind == "date" and _REPORTED.search(part)):
             return None
         pool = every_sentence if kind == "speaker" else sentences
-        if any(has_kind(kind, part, s) for s in pool):
+        # "When?" scores a sentence with a calendar date higher, but "this week" answers it too
+        if any(has_kind(kind, part, s) or (kind == "date" and says_when(s)) for s in pool):
             return None
         m = SPEAKER.search(part)
         reasons.append(_NEEDED[kind].format(who=m.group("who") if m else "the one named"))
@@ -435,7 +444,8 @@ class Answerer:
         sources = prompt_sources(g, self.context_budget)
         passages = [p for p, _ in sources]
         out = _Stream(clock, DISAGREE if g.conflicts else None, _Recite.of(g))
-        who = distinctive_names(g.standalone, g.passages, self.aliases.normalise)
+        norm = self.aliases.normalise
+        who = distinctive_names(g.standalone, g.passages, norm)
         raw: list[str] = []
         try:
             deltas = llm.stream_chat(
@@ -445,6 +455,8 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
+                if restates(norm(g.standalone), norm(strip_citations(sentence))):
+                    continue  # it answers nothing, however true
                 kept = self._check(
                     without_verdict(sentence), passages, out.claims, out.supports, who, out.recited
                 )

@@ -20,6 +20,7 @@ from rag.matching import (
     claim_stance,
     content_stems,
     either_or,
+    main_question,
     names,
     numbers,
     numbers_with_words,
@@ -176,6 +177,21 @@ _MONTHS = re.compile(
 _DAYS = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last (week|month|year))\b", re.I
 )
+# Times that answer "when" without a calendar date ("this week", "two years ago", "over the summer").
+_RELATIVE_TIME = re.compile(
+    r"\b(?:today|tonight|ago|(?:this|last|next|past|earlier this|later this|that) (?:week|weekend|month|year|"
+    r"summer|winter|spring|autumn|fall|day|night|morning|evening)|in recent (?:days|weeks|months|years)|"
+    r"over the (?:summer|winter|spring|autumn|weekend))\b",
+    re.I,
+)
+
+
+def says_when(sentence: str) -> bool:
+    """Whether a sentence places something in time at all: a date, a month, a year, a weekday or
+    a relative time ("this week", "two years ago")."""
+    return _has_date("", sentence) or bool(_RELATIVE_TIME.search(sentence))
+
+
 _PLACE = re.compile(
     r"\b(?:in|at|near|from|outside|inside|into|across|around|to)\s+(?:the\s+)?([A-Z][\w'’-]+)"
 )
@@ -240,6 +256,19 @@ def asked_kind(question: str) -> AnswerKind | None:
         ),
         None,
     )
+
+
+_WH = re.compile(r"^\W*(?:who|whom|whose|what|which|when|where|why|how)\b", re.I)
+
+
+def restates(question: str, sentence: str) -> bool:
+    """Whether a sentence (its citations stripped) only restates a question that asks who, what,
+    when, where, why or how: every content word and number of it is the question's ("The militia
+    was backed by Iran." for "What was the name of the militia backed by Iran?"). It answers
+    nothing. A yes/no or either/or question is answered by restating it, so never."""
+    if not _WH.search(question) or re.search(r"\bor\b", question, re.I):
+        return False
+    return not content_stems(sentence) - content_stems(question) and numbers(sentence) <= numbers(question)
 
 
 _SAYING = frozenset(
@@ -646,7 +675,7 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
     of an either/or question (`rag.matching.either_or`); the claim of a yes/no question
     (`claim_stance` on `rag.matching.yes_no_claim`)."""
     out = [Axis(axis, partial(_stance_on, axis)) for axis in question_axes(question)]
-    options = either_or(question)
+    options = either_or(main_question(question))
     if options is not None:
         out.append(
             Axis(

@@ -376,15 +376,37 @@ def either_or(question: str) -> EitherOr | None:
 _TAIL_STARTS = frozenset("to for against in during after before since while".split())
 
 
+# A clause that sets the scene before the question proper ("When the units came under attack, did …?").
+_LEADING_CLAUSE = re.compile(
+    r"^\s*(?:when|after|before|if|while|since|once|as|although|though|because|during)\b[^,?]*,\s*(?=\w)", re.I
+)
+
+
+def main_question(question: str) -> str:
+    """The question less a leading clause that sets the scene, when what follows is a question
+    of its own ("When PMF units came under attack, did air power come to their aid?" → "Did air
+    power come to their aid?"); else the question as it is."""
+    m = _LEADING_CLAUSE.match(question)
+    rest = question[m.end() :] if m else ""
+    return rest[:1].upper() + rest[1:] if rest and _YES_NO.search(rest) else question
+
+
 def yes_no_claim(question: str) -> str | None:
-    """The yes/no question whose claim a question turns on: itself when it is one; the first
-    clause of "Have they dropped X, or are they still making them?"; else None."""
+    """The yes/no question whose claim a question turns on: itself when it is one (less a
+    leading clause, see `main_question`); the first clause of "Have they dropped X, or are they
+    still making them?"; the whole question when its "or" joins words and offers no options
+    ("the fighters the US works with or trains"); else None."""
+    question = main_question(question.strip())
     if is_yes_no(question):
         return question
-    bare = re.sub(r",?\s+or\s+not\b", "", question.strip(), flags=re.I)  # "Did they stay or not?"
-    if bare != question.strip() and is_yes_no(bare):
+    bare = re.sub(r",?\s+or\s+not\b", "", question, flags=re.I)  # "Did they stay or not?"
+    if bare != question and is_yes_no(bare):
         return bare
-    parts = re.split(r",?\s+or\s+", question.strip(), flags=re.I)
-    if len(parts) == 2 and _YES_NO.search(parts[0]) and _AUXILIARY.match(parts[1]):
+    parts = re.split(r",?\s+or\s+", question, flags=re.I)
+    if len(parts) != 2 or not _YES_NO.search(parts[0]):
+        return None
+    if _AUXILIARY.match(parts[1]):
         return parts[0].rstrip(",") + "?"
+    if either_or(question) is None and not re.search(r",\s+or\s", question, re.I):
+        return question
     return None

@@ -208,12 +208,28 @@ def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scri
     first = real_engine.ask(q, backend="extractive")
     assert "Six died" in first.answer
     n = _cited(first, "002")
-    scripted.enqueue(f"Islamic State militants attacked their convoy near Makhmour [{n}].")  # true, no count
+    # true, no count
+    scripted.enqueue(f"Islamic State militants attacked their convoy on its way from Mosul to Kirkuk [{n}].")
     a = real_engine.ask(q, backend="scripted")
-    assert a.answer.startswith("Islamic State militants attacked their convoy near Makhmour")
+    assert a.answer.startswith("Islamic State militants attacked their convoy on its way")
     assert "Six died" in a.answer and all(c.supported for c in a.claims)
     scripted.enqueue(f"Six died and 31 people were injured [{n}].")  # the count itself: nothing added
     assert real_engine.ask(q, backend="scripted").answer == f"Six died and 31 people were injured [{n}]."
+
+
+def test_a_model_sentence_that_only_restates_the_question_is_not_shown(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = "How many people were killed when Islamic State militants attacked the PMF convoy near Makhmour?"
+    n = _cited(real_engine.ask(q, backend="extractive"), "002")
+    # true and cited, but every word of it is the question's: it answers nothing
+    scripted.enqueue(f"Islamic State militants attacked their convoy near Makhmour [{n}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert "attacked their convoy near Makhmour [" not in a.answer and "Six died" in a.answer
+    # a yes/no question is answered by restating it: verified as any sentence
+    q2 = "Did Islamic State militants attack the PMF convoy near Makhmour?"
+    scripted.enqueue(f"Islamic State militants attacked their convoy near Makhmour [{n}].")
+    assert real_engine.ask(q2, backend="scripted").answer.startswith("Islamic State militants attacked")
 
 
 def test_the_model_s_yes_or_no_is_not_shown() -> None:

@@ -216,3 +216,14 @@ def test_ever_and_still_claim_nothing() -> None:
 
     assert predicate_terms("Has the board ever received support?") == {"board", "receiv", "support"}
     assert predicate_terms("Is the board still asking?") == {"board", "ask"}
+
+
+def test_a_sentence_that_only_restates_a_wh_question_answers_nothing() -> None:
+    from rag.evidence import restates
+
+    q = "What was the name of the militia the minister once commanded?"
+    assert restates(q, "The minister once commanded a militia.")
+    assert not restates(q, "The minister once commanded the Badr militia.")  # a name of its own
+    assert not restates("How many fighters did the militia train?", "The militia trained 900 fighters.")
+    assert not restates("Did the militia train fighters?", "The militia trained fighters.")  # yes/no
+    assert not restates("Did the militia train or arm them?", "The militia trained them.")

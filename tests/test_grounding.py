@@ -173,6 +173,16 @@ def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
     assert absent_kind("Who fought in the battle?", ["The battle was fierce."]) is None  # only counts, years
 
 
+def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
+    q = "When did the council vote to close the bridge?"
+    assert absent_kind(q, ["The council voted to close it."]) == "none of the passages on this gives a date"
+    assert absent_kind(q, ["The council voted on Dec. 4 to close the bridge."]) is None
+    assert absent_kind(q, ["The council voted this week to close the bridge."]) is None  # a time, no date
+    assert absent_kind(q, ["The council voted two years ago to close it."]) is None
+    # the answer may be the article's own date, which no sentence holds
+    assert absent_kind("When did the Herald report the vote?", ["The council voted to close it."]) is None
+
+
 @pytest.mark.parametrize(
     ("question", "follow_up"),
     [

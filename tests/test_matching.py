@@ -246,6 +246,18 @@ def test_the_claim_of_a_yes_no_question_with_a_second_clause() -> None:
     assert yes_no_claim("Why did the council vote?") is None
 
 
+def test_a_scene_setting_clause_or_an_or_inside_a_phrase_leaves_a_yes_no_question() -> None:
+    assert yes_no_claim("When the river flooded the town, did the army come to help?") == (
+        "Did the army come to help?"
+    )
+    assert yes_no_claim("When did the river flood the town?") is None  # a question about when
+    # "or" joining two verbs of one phrase offers no options: the whole question is the claim
+    q = "Were the volunteers the council pays or trains involved in the riots?"
+    assert either_or(q) is None and yes_no_claim(q) == q
+    # a second option after a comma that no word of the first one starts: no claim to place
+    assert yes_no_claim("Is the town asking the state for help, or managing alone?") is None
+
+
 def test_a_denied_word_is_not_a_stated_one() -> None:
     stated, denied = polarity("The offensive starts without the help of the army.")
     assert {"offensive", "start", "army"} <= stated and denied == {"help"}  # "army": out of reach
