@@ -654,6 +654,34 @@ def other_party(question: str, sentence: str) -> bool:
     return any(prep in preps and not _mentions(name, toks) for prep, name in asked)
 
 
+# A passive verb and who does it: "have been accused by the U.S.-led coalition".
+_PASSIVE_BY = re.compile(
+    r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?(\w+(?:ed|en))\s+by\s+(?:the\s+)?"
+    r"((?:[\w.'’-]+\s+){0,3}[\w.'’-]+)"
+)
+
+
+def reversed_roles(question: str, sentence: str) -> bool:
+    """Whether the sentence has the question's verb done the other way round: by the one the
+    question has it done to ("The militias have been accused by the U.S.-led coalition" for "Are
+    the militias accusing the US?")."""
+    asked = words(question)
+    for m in _PASSIVE_BY.finditer(sentence):
+        verb = stem(m.group(1))
+        at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
+        if at is None:
+            continue
+        agent = {part for w in words(m.group(2)) for part in w.split("-")}
+        done_to = " ".join(asked[at + 1 : at + 1 + _OBJECT_REACH])  # "the United States"
+        if _mentions(done_to, agent):
+            return True
+    return False
+
+
+# How many words after the question's verb may name whom it is done to ("accusing the US").
+_OBJECT_REACH = 3
+
+
 @dataclass(frozen=True)
 class Axis:
     """What a question turns on: how a sentence is placed on it (+1 / -1 / 0), and for a reader
@@ -820,7 +848,12 @@ def detect_conflicts(
         unplaced: list[Quote] = []  # on topic, but no side by the words alone
         for s in relevant(scored, [ax.stance], min_score, side_min_score):  # best first
             text = s.quote.text
-            if asks(text) or someone_else(question, text) or other_party(question, text):
+            if (
+                asks(text)
+                or someone_else(question, text)
+                or other_party(question, text)
+                or reversed_roles(question, text)
+            ):
                 continue
             sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)

@@ -227,3 +227,13 @@ def test_a_sentence_that_only_restates_a_wh_question_answers_nothing() -> None:
     assert not restates("How many fighters did the militia train?", "The militia trained 900 fighters.")
     assert not restates("Did the militia train fighters?", "The militia trained fighters.")  # yes/no
     assert not restates("Did the militia train or arm them?", "The militia trained them.")
+
+
+def test_a_passive_verb_done_by_the_one_the_question_has_it_done_to_takes_no_side() -> None:
+    from rag.evidence import reversed_roles
+
+    q = "Is the council still accusing the United States of blocking the plan?"
+    assert reversed_roles(q, "The council has been accused by the U.S. of blocking the plan.")  # initials
+    assert not reversed_roles(q, "The council had accused the U.S. of blocking the plan.")  # active
+    assert not reversed_roles(q, "The plan was blocked by the mayor.")  # another agent
+    assert not reversed_roles("Did Iran support the militias?", "The militias were supported by Iran.")
