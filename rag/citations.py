@@ -143,11 +143,19 @@ def check(
     flipped = (said & source_denied - source_said) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
+    for aspect in _ASPECT.findall(claim):  # "still accusing" is not backed by "had accused"
+        if not re.search(r"\b" + re.escape(aspect) + r"\b", window, re.I):
+            problems.append(f"it says “{aspect.lower()}”, which the cited text does not")
     source_sides = {s.axis: s.sign for s in stances(window)}
     for s in stances(claim):
         if source_sides.get(s.axis) == -s.sign:
             problems.append(f"it takes the opposite side ({s.axis}) from the cited text")
     return problems
+
+
+# Words that say a thing goes on or has stopped: the articles are years apart, and a model copies
+# them from the question ("Are they still accusing …?" → "They are still accusing …").
+_ASPECT = re.compile(r"\b(still|no longer|any ?more)\b", re.I)
 
 
 def _texts(p: Passage) -> list[str]:

@@ -216,3 +216,14 @@ def test_a_claim_that_turns_its_source_around_is_unsupported() -> None:
     assert verify("Iraq will retake the city without the assistance of Washington [2].", [launch])[
         0
     ].supported
+
+
+def test_a_claim_that_something_goes_on_or_has_stopped_needs_its_source_to_say_so() -> None:
+    past = passage(1, "000", "They had even accused the council of helping the smugglers.")
+    claim, _ = verify("They are still accusing the council of helping the smugglers [1].", [past])
+    assert not claim.supported and any("“still”" in p for p in claim.problems)
+    claim, _ = verify("They no longer accuse the council of helping the smugglers [1].", [past])
+    assert not claim.supported
+    assert verify("They had accused the council of helping the smugglers [1].", [past])[0].supported
+    now = passage(2, "002", "They are still accusing the council of helping the smugglers.")
+    assert verify("They are still accusing the council of helping the smugglers [2].", [now])[0].supported
