@@ -412,7 +412,12 @@ class Answerer:
         conflicts: list[Conflict] = []
         if not reason:
             evidence = select_evidence(
-                standalone, passages, scored, min_score=cutoff, side_min_score=self.min_relevance
+                standalone,
+                passages,
+                scored,
+                min_score=cutoff,
+                side_min_score=self.min_relevance,
+                weights=self.weights,
             )
             conflicts = detect_conflicts(
                 standalone,

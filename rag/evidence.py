@@ -644,14 +644,36 @@ def _mentions(name: str, toks: set[str]) -> bool:
     return bool(own) and (all(w in toks for w in own) or "".join(w[0] for w in own) in toks)
 
 
+# The named subject of a yes/no question: who does what it asks about ("Has the United States
+# supported …?").
+_SUBJECT = re.compile(
+    r"^\W*(?i:has|have|had|did|does|do|is|are|was|were|will|would|can|could)\s+(?:the\s+)?"
+    r"([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?:\w+ly\s+)?([a-z][\w-]*)"
+)
+
+
 def other_party(question: str, sentence: str) -> bool:
     """Whether the sentence says what the question asks of one party of someone else: the
-    question names who gives or does it ("support from the United States") and the sentence
-    never names it but names another the same way ("support from Iran")."""
+    question names who gives or does it ("support from the United States", or its subject: "Has
+    the United States supported …?") and the sentence never names it but names another as the
+    one giving or doing the question's thing ("support from Iran", "backed by Iran")."""
     asked = [(m.group(1).lower(), m.group(2)) for m in _PARTY.finditer(question)]
     toks = set(words(sentence))
-    preps = {m.group(1).lower() for m in _PARTY.finditer(sentence)}
-    return any(prep in preps and not _mentions(name, toks) for prep, name in asked)
+    parties = list(_PARTY.finditer(sentence))
+    preps = {m.group(1).lower() for m in parties}
+    if any(prep in preps and not _mentions(name, toks) for prep, name in asked):
+        return True
+    subject = _SUBJECT.match(question)
+    if subject is None or _mentions(subject.group(1), toks):
+        return False
+    verb = stem(subject.group(2))  # what the subject does: "supported"
+    return any(  # that, just before "from Iran" / "by Iran" ("support from Iran", "backed and supported by")
+        any(related(stem(w), verb) for w in words(sentence[: m.start()])[-_PARTY_REACH:]) for m in parties
+    )
+
+
+# How many words before "from X" / "by X" may say what X gives or does ("support and arms from Iran").
+_PARTY_REACH = 4
 
 
 # A passive verb and who does it: "have been accused by the U.S.-led coalition".
@@ -760,16 +782,20 @@ def select_evidence(
     min_score: float,
     side_min_score: float | None = None,
     per_doc: int = 2,
+    weights: Callable[[str], float] = lambda _: 1.0,
 ) -> list[Evidence]:
     """For each article with a relevant sentence (see `relevant`): its best sentences.
 
-    A sentence holding what the question asks for comes first; a second sentence is kept when it
-    scores within 15% of the first; then best first. When the first refers back with a pronoun to
-    what is asked for, the sentence it refers to comes with it instead (see `antecedent`).
-    Articles holding what is asked for come first, then by their first sentence's score.
+    A sentence holding what the question asks for, or answering a yes/no question outright (see
+    `answers_claim`), comes first; a second sentence is kept when it scores within 15% of the
+    first; then best first. When the first refers back with a pronoun to what is asked for, the
+    sentence it refers to comes with it instead (see `antecedent`). Articles holding what is asked
+    for come first, then by their first sentence's score.
     """
     turns_on = axes(question)
-    lexical = [ax.stance for ax in turns_on if ax.name != CLAIM_AXIS]
+    claim = yes_no_claim(question)
+    outright = [] if claim is None else [partial(answers_claim, claim, weights=weights)]
+    lexical = [ax.stance for ax in turns_on if ax.name != CLAIM_AXIS] + outright
     pairs = [ax.name for ax in turns_on if not ax.own]  # the opposite pairs of `rag.matching`
     by_doc: dict[str, list[ScoredQuote]] = {}
     for s in relevant(scored, lexical, min_score, side_min_score):
@@ -777,9 +803,13 @@ def select_evidence(
     meta = {p.doc_id: p for p in passages}
     out = []
     answering: set[str] = set()
+
+    def answers(s: ScoredQuote) -> bool:
+        return s.answers or any(f(s.quote.text) for f in outright)
+
     for doc, found in by_doc.items():
-        items = sorted(found, key=lambda s: not s.answers)  # what answers first, then best first
-        if items[0].answers:
+        items = sorted(found, key=lambda s: not answers(s))  # what answers first, then best first
+        if answers(items[0]):
             answering.add(doc)
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first
@@ -805,6 +835,27 @@ def select_evidence(
             )
         )
     return sorted(out, key=lambda e: (e.doc_id not in answering, -e.score))
+
+
+def answers_claim(claim: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
+    """+1 / -1 when a sentence answers a yes/no claim outright: it states `AFFIRM_SHARE` of the
+    claim's weighted words, none denied, or denies one of them while stating enough of it (see
+    `rag.matching.claim_stance`); 0 otherwise."""
+    if asks(sentence) or not takes_sides(claim, sentence):
+        return 0
+    sign = claim_stance(claim, sentence, weights)
+    return 0 if sign == 1 and not states_claim(claim, sentence, weights, share=AFFIRM_SHARE) else sign
+
+
+def takes_sides(question: str, sentence: str) -> bool:
+    """Whether a sentence may take a side on what the question asks: not when it gives someone
+    else's view, names another party, or has the roles the other way round (see `someone_else`,
+    `other_party`, `reversed_roles`)."""
+    return not (
+        someone_else(question, sentence)
+        or other_party(question, sentence)
+        or reversed_roles(question, sentence)
+    )
 
 
 # Share of a claim's (weighted) words a sentence states, none denied, to affirm it with no reader
@@ -848,12 +899,7 @@ def detect_conflicts(
         unplaced: list[Quote] = []  # on topic, but no side by the words alone
         for s in relevant(scored, [ax.stance], min_score, side_min_score):  # best first
             text = s.quote.text
-            if (
-                asks(text)
-                or someone_else(question, text)
-                or other_party(question, text)
-                or reversed_roles(question, text)
-            ):
+            if asks(text) or not takes_sides(question, text):
                 continue
             sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)

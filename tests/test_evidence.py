@@ -54,7 +54,8 @@ def test_the_other_side_of_a_dispute_is_not_crowded_out() -> None:
     assert detect_conflicts(Q, scored, min_score=0.45) == []  # what the relative cutoff alone did
 
     evidence = select_evidence(Q, PASSAGES, scored, min_score=0.45, side_min_score=0.3)
-    assert [(e.doc_id, e.stance) for e in evidence] == [("a", 0), ("b", 1), ("c", -1)]
+    # "the militia leaders wanted the Americans to stay" answers the yes/no question outright
+    assert [(e.doc_id, e.stance) for e in evidence] == [("b", 1), ("a", 0), ("c", -1)]
 
 
 # A yes/no question on a predicate no opposite pair covers: its own claim is the axis.
@@ -237,3 +238,30 @@ def test_a_passive_verb_done_by_the_one_the_question_has_it_done_to_takes_no_sid
     assert not reversed_roles(q, "The council had accused the U.S. of blocking the plan.")  # active
     assert not reversed_roles(q, "The plan was blocked by the mayor.")  # another agent
     assert not reversed_roles("Did Iran support the militias?", "The militias were supported by Iran.")
+
+
+def test_the_question_s_subject_is_the_party_it_asks_about() -> None:
+    from rag.evidence import other_party
+
+    q = "Has the United States supported the harbour board?"
+    assert other_party(q, "The board received logistical and material support from Iran.")
+    assert other_party(q, "The board is, to a degree, supported and backed by Iran.")
+    assert not other_party(q, "The board has never been supported by the U.S.")  # names the one asked
+    assert not other_party(q, "The board was founded by Iran.")  # another party, but not of supporting
+    # an adjective is no subject: "Are the Shiite volunteer militias part of the army?"
+    assert not other_party(
+        "Are the Shiite militias part of the army?", "A decision made by the Prime Minister."
+    )
+
+
+def test_a_sentence_answering_a_yes_no_question_outright_comes_first() -> None:
+    q = "Has the United States supported the harbour board?"
+    topical = _scored(1, "a", "The harbour has berths for ships from every district of the city.", 0.60)
+    iran = _scored(2, "a", "The harbour board is supported by Iran.", 0.55)
+    denial = _scored(3, "b", "The harbour board has never been supported by the U.S.", 0.40)
+    passages = [_passage(1, "a", topical.quote.text), _passage(3, "b", denial.quote.text)]
+    evidence = select_evidence(q, passages, [topical, iran, denial], min_score=0.5, side_min_score=0.3)
+    assert [(e.doc_id, e.quotes[0].text) for e in evidence] == [
+        ("b", denial.quote.text),  # the denial, below the cutoff, answers: its article first
+        ("a", topical.quote.text),  # "supported by Iran" answers nothing about the United States
+    ]
