@@ -273,9 +273,9 @@ def denied_terms(question: str, sentence: str) -> set[str]:
 
 
 def affirms_denied(question: str, affirming: str, denying: str) -> bool:
-    """Whether `affirming` states what `denying` denies: it holds a term `denying` denies ("Iraq
-    needs its help" against "we do not need America's support"; "the leaders met in Baghdad"
-    does not answer "the meeting ended without a joint statement")."""
+    """Whether `affirming` states what `denying` denies: it holds a term `denying` denies ("the
+    town needs its help" against "we do not need the council's support"; "the leaders met in the
+    capital" does not answer "the meeting ended without a joint statement")."""
     have = content_stems(affirming)
     return any(related(t, s) for t in denied_terms(question, denying) for s in have)
 

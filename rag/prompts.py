@@ -86,8 +86,8 @@ def answer_messages(sources: Sequence[tuple[Passage, Sequence[str]]], question: 
 
 # What one sentence answers to a yes/no question; the reply is held to SIDE_LABELS by a grammar.
 # The sentence comes first. On the 17 cases of benchmarks/sides.py (a probe, not committed), with
-# the question first the 1.5B model said yes to 4 of the 6 denials ("We do not need America's
-# support" to "Do they need America's help?"); with the sentence first, to none. The reader as
+# the question first the 1.5B model said yes to 4 of the 6 denials (a fighter saying they do not
+# need a country's support, to "Do they need its help?"); with the sentence first, to none. The reader as
 # shipped: docs/benchmarks/sides.md.
 SIDE_QUESTION = (
     "Sentence: {sentence}\nQuestion: {question}\n"
