@@ -537,7 +537,9 @@ def score_quotes(
     words the question quotes. The lexical part compares texts after `normalise` (aliases
     rewritten to one name, see `rag.aliases`). With a `focus` (the follow-up itself, when
     `question` carries the previous one along) the lexical part is the mean of the match to both,
-    and the kind asked for is the focus's. A sentence shared by overlapping passages is kept
+    the similarity is the mean of both when that is higher (the follow-up's own meaning raises a
+    sentence the previous question's topic scores low, never lowers one), and the kind asked for
+    is the focus's. A sentence shared by overlapping passages is kept
     once, under the lower passage number.
     """
     seen: dict[tuple[str, int, int], Quote] = {}
@@ -548,7 +550,10 @@ def score_quotes(
     if not quotes:
         return []
     context = _contexts(list(seen.values()))
-    dense = similarity(question, [q.text for q in quotes])
+    texts = [q.text for q in quotes]
+    dense = similarity(question, texts)
+    if focus:  # the follow-up's own meaning may raise a sentence, never lower it
+        dense = [max(a, 0.5 * (a + b)) for a, b in zip(dense, similarity(focus, texts), strict=True)]
     nq = normalise(question)
     nf = normalise(focus) if focus else None
     # once per question, not per sentence: the kind each part asks for ("When …, and who …?")

@@ -265,3 +265,25 @@ def test_a_sentence_answering_a_yes_no_question_outright_comes_first() -> None:
         ("b", denial.quote.text),  # the denial, below the cutoff, answers: its article first
         ("a", topical.quote.text),  # "supported by Iran" answers nothing about the United States
     ]
+
+
+def test_a_follow_up_s_own_meaning_raises_a_sentence_and_never_lowers_one() -> None:
+    from rag.evidence import score_quotes
+    from tests.test_citations import passage
+
+    old = "The mayor opened the new bridge over the river on Monday."
+    new = "He warned that closing the ferry would repeat an old mistake."
+    p = passage(1, "a", f"{old} {new}")
+    standalone = "What mistake did he warn of? (follow-up to: Who opened the bridge?; the mayor)"
+
+    def meaning(q: str, texts: list[str]) -> list[float]:  # the previous topic, or the follow-up's
+        topic = "bridge" if "opened" in q else "mistake"
+        return [0.8 if topic in t else 0.2 for t in texts]
+
+    dense = {
+        s.quote.text: s.dense
+        for s in score_quotes(standalone, [p], meaning, focus="What mistake did he warn of?")
+    }
+    assert dense[new] == 0.5  # raised from 0.2 by the follow-up's own meaning
+    assert dense[old] == 0.8  # not lowered
+    assert {s.quote.text: s.dense for s in score_quotes(standalone, [p], meaning)}[new] == 0.2
