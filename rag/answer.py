@@ -187,10 +187,15 @@ def number_passages(passages: Sequence[Passage], conversation: Conversation | No
 
 
 def missing_constraints(
-    question: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
+    question: str,
+    passages: Sequence[Passage],
+    normalise: Callable[[str], str] = str,
+    indexed: Collection[str] = frozenset(),
 ) -> list[str]:
     """Numbers and names the question asks about that no retrieved passage contains (compared
-    after `normalise`, which rewrites aliases to one name)."""
+    after `normalise`, which rewrites aliases to one name) and no indexed article uses either
+    (`indexed`: the terms of every chunk; "ISIS" is no missing name when one article writes it
+    and the passages retrieved say "IS")."""
     text = normalise(" ".join(f"{p.text} {p.title} {p.outlet or ''} {p.date or ''}" for p in passages))
     have = question_terms(text)
     question = normalise(question)
@@ -206,7 +211,7 @@ def missing_constraints(
         # articles say "Iraqi" and "American" apart)
         for part in dict.fromkeys(w.split("-")):
             key = part.replace(",", "").rstrip(".") if part[:1].isdigit() else stem(part)
-            if key in wanted and key not in have and part not in missing:
+            if key in wanted and key not in have and key not in indexed and part not in missing:
                 missing.append(part)
     return missing
 
@@ -348,6 +353,7 @@ class Answerer:
     backend: str
     context_budget: int = 1000
     min_relevance: float = MIN_RELEVANCE
+    indexed_terms: Collection[str] = frozenset()  # the terms of every indexed chunk
     aliases: Aliases = field(default_factory=Aliases)
 
     def stream(
@@ -401,7 +407,7 @@ class Answerer:
         elif best < self.min_relevance:
             reason = "no passage is relevant enough to the question"
         else:
-            missing = missing_constraints(question, passages, norm)
+            missing = missing_constraints(question, passages, norm, self.indexed_terms)
             if missing:
                 reason = "the articles never mention " + ", ".join(missing)
         if not reason:

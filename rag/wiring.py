@@ -310,6 +310,7 @@ class Engine:
             retriever=self.retriever,
             similarity=self.similarity,
             weights=self.term_weights(),
+            indexed_terms=self.term_weights().idf.keys(),
             llm=llm,
             backend=name,
             context_budget=self.settings.context_budget,

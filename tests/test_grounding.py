@@ -145,6 +145,21 @@ def test_two_words_the_articles_write_as_one_name_are_not_missing() -> None:
     assert missing_constraints("Did the Daily Gazette run it?", found) == ["Gazette"]
 
 
+def test_a_name_another_indexed_article_uses_is_not_missing() -> None:
+    from rag.answer import missing_constraints
+    from rag.evidence import TermWeights
+
+    text = "The IS group lost five leaders in a joint raid."
+    found = [Passage(1, "a", "t", None, None, "a:0", 0, len(text), text, 1.0)]
+    q = "How many ISIS leaders did the joint raid catch?"
+    assert missing_constraints(q, found) == ["ISIS"]  # the passages retrieved never write it
+    indexed = TermWeights.from_texts([text, "ISIS lost its last stronghold."]).idf.keys()
+    assert missing_constraints(q, found, indexed=indexed) == []  # another article does
+    assert missing_constraints("How many Hamas leaders did the raid catch?", found, indexed=indexed) == [
+        "Hamas"
+    ]
+
+
 def test_what_is_the_name_of_asks_for_a_name_next_to_the_thing() -> None:
     from rag.evidence import named
 
