@@ -222,6 +222,7 @@ _NEEDED: dict[AnswerKind, str] = {
     "year": "none of the passages on this states a year",
     "name": "none of the passages on this gives its name",
     "date": "none of the passages on this gives a date",
+    "person": "none of the passages on this names anyone",
     "speaker": "none of the passages gives the words of {who}",
 }
 
@@ -231,23 +232,47 @@ _REPORTED = re.compile(r"\b(?:report|publish|writ|wrote|article|stor(?:y|ies)|po
 
 
 def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequence[str] = ()) -> str | None:
-    """Why to abstain when the question asks for a number, a year, a date or someone's words (see
-    `asked_kind`) and none of the sentences on it holds them (for someone's words: none of
-    `every_sentence`, the retrieved passages' sentences); None otherwise. A compound question
+    """Why to abstain when the question asks for a number, a year, a date, a person of a role
+    ("Which general …?") or someone's words (see `asked_kind`) and none of the sentences on it
+    holds them (for someone's words: none of `every_sentence`, the retrieved passages'
+    sentences; for a date or a person, by the looser test of `_loosely`); None otherwise. A compound question
     ("What …, and in what year …?") is answered when one of its parts can be. "When was it
     reported?" may be answered by an article's date, so it is never abstained on here."""
     reasons = []
     for part in question_parts(question):  # a compound question: each part must lack its kind
         kind = asked_kind(part)
-        if kind is None or kind not in _NEEDED or (kind == "date" and _REPORTED.search(part)):
+        if (
+            kind is None
+            or kind not in _NEEDED
+            or (kind == "date" and _REPORTED.search(part))
+            or (kind == "person" and not _ROLE_ASKED.search(part))
+        ):
             return None
         pool = every_sentence if kind == "speaker" else sentences
-        # "When?" scores a sentence with a calendar date higher, but "this week" answers it too
-        if any(has_kind(kind, part, s) or (kind == "date" and says_when(s)) for s in pool):
+        # "When?" scores a sentence with a calendar date higher, but "this week" answers it too;
+        # "Which general?" one with "Gen." before a name, but any name not the question's may
+        if any(has_kind(kind, part, s) or _loosely(kind, part, s) for s in pool):
             return None
         m = SPEAKER.search(part)
         reasons.append(_NEEDED[kind].format(who=m.group("who") if m else "the one named"))
     return reasons[0]
+
+
+def _loosely(kind: AnswerKind, question: str, sentence: str) -> bool:
+    """Whether a sentence may hold the kind asked for, by a looser test than the one that ranks
+    it: any time for a date (see `says_when`), any named person the question does not name."""
+    if kind == "date":
+        return says_when(sentence)
+    if kind == "person":  # a name of two capitalised words at least, or one `people` finds
+        asked = content_stems(question)
+        found = people(sentence) + _FULL_NAME.findall(sentence)
+        return any(content_stems(name) - asked for name in found)
+    return False
+
+
+_FULL_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)+")
+# "Which general …?": a person of a role is asked for ("Who fought?" may be answered by a group).
+_ROLE_ASKED = re.compile(r"^\W*(?:which|what)\b", re.I)
 
 
 def _source(e: Evidence | Passage) -> str:

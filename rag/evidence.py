@@ -148,8 +148,11 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
         "person",
         re.compile(
             # "Who is Mr X?" asks what he is, not for a person
-            r"^\W*(who|whom)\b(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))|\bwhose\b|"
-            r"\b(which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b",
+            # "whose" opening the question, not joining a clause ("the unit whose convoy …");
+            # the role heads what "which" asks for, not a name after a verb ("which camp is Captain X")
+            r"^\W*(who|whom)\b(?!\s+(?:is|was|are|were)\s+(?-i:[A-Z]))|^\W*whose\b|"
+            r"\b(which|what) (?:(?!(?:is|are|was|were|did|does|do|has|have|had)\b)\w+ ){0,2}?"
+            r"(" + _ROLES + r")\b",
             re.I,
         ),
     ),

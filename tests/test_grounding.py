@@ -71,6 +71,10 @@ def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
         ("What was the toll in dead and wounded?", "number"),
         ("What was the name of the village near the port?", "name"),
         ("What kind of weapons did the unit get?", "type"),
+        ("Which Iranian general commanded the advisers?", "person"),
+        ("Whose list is the minister on?", "person"),
+        ("At which camp is Captain Oduya's unit stationed?", None),  # the captain is no answer
+        ("What was the make-up of the unit whose convoy was attacked?", None),  # "whose" joins a clause
     ],
 )
 def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
@@ -186,6 +190,15 @@ def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
     assert absent_kind(q, ["The battle was fierce.", "Civilians fled in 2016."]) is not None
     assert absent_kind(q, ["Six civilians were killed in the battle."]) is None
     assert absent_kind("Who fought in the battle?", ["The battle was fierce."]) is None  # only counts, years
+
+
+def test_abstain_on_which_official_when_no_sentence_on_it_names_anyone_else() -> None:
+    q = "Which general commanded the advisers working with the militia?"
+    assert absent_kind(q, ["Foreign advisers are working with the militia."]) == (
+        "none of the passages on this names anyone"
+    )
+    # any named person may be the answer, with or without "Gen." before the name
+    assert absent_kind(q, ["The advisers answer to Qasim Tahir, who visits the militia often."]) is None
 
 
 def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
