@@ -155,7 +155,7 @@ def check(
 
 # Words that say a thing goes on or has stopped: the articles are years apart, and a model copies
 # them from the question ("Are they still accusing …?" → "They are still accusing …").
-_ASPECT = re.compile(r"\b(still|no longer|any ?more)\b", re.I)
+_ASPECT = re.compile(r"\b(still|no longer|anymore)\b", re.I)  # not "any more troops"
 
 
 def _texts(p: Passage) -> list[str]:
