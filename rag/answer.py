@@ -491,8 +491,8 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
-                if restates(norm(g.standalone), norm(strip_citations(sentence))):
-                    continue  # it answers nothing, however true
+                if restates(norm(g.standalone), norm(strip_citations(sentence)), bool(g.conflicts)):
+                    continue  # it answers nothing, however true, or is a verdict on a dispute
                 kept = self._check(
                     without_verdict(sentence), passages, out.claims, out.supports, who, out.recited
                 )

@@ -264,12 +264,14 @@ def asked_kind(question: str) -> AnswerKind | None:
 _WH = re.compile(r"^\W*(?:who|whom|whose|what|which|when|where|why|how)\b", re.I)
 
 
-def restates(question: str, sentence: str) -> bool:
+def restates(question: str, sentence: str, disputed: bool = False) -> bool:
     """Whether a sentence (its citations stripped) only restates a question that asks who, what,
     when, where, why or how: every content word and number of it is the question's ("The militia
     was backed by Iran." for "What was the name of the militia backed by Iran?"). It answers
-    nothing. A yes/no or either/or question is answered by restating it, so never."""
-    if not _WH.search(question) or re.search(r"\bor\b", question, re.I):
+    nothing. A yes/no or either/or question is answered by restating it, so never, unless the
+    sources are `disputed` on it: then a restated claim is a verdict ("The leaders wanted US troops
+    to stay."), and the sides are for the sources to state in their own words."""
+    if not disputed and (not _WH.search(question) or re.search(r"\bor\b", question, re.I)):
         return False
     return not content_stems(sentence) - content_stems(question) and numbers(sentence) <= numbers(question)
 

@@ -48,7 +48,7 @@ def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, s
     stay = _cited(first, "001")
     leave = _cited(first, "002")
     scripted.enqueue(
-        f"Yes, PMF leaders wanted US troops to stay [{leave}]. "
+        f"Yes, PMF leaders wanted US troops to stay in the country [{leave}]. "
         f"Former Shiites wanted the Americans to stay [{stay}]. "
         f"The PMF is stepping up its quest to expel U.S. forces from the country [{leave}]. "
         "They also received 300 tanks from China [9]."
@@ -57,8 +57,9 @@ def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, s
     assert a.backend == "scripted" and not a.abstained
     supported = [c.text for c in a.claims if c.supported]
     unsupported = {c.text: c.problems for c in a.claims if not c.supported}
-    assert "PMF leaders wanted US troops to stay." in unsupported  # the measured failure, less its "Yes,"
-    assert any("opposite side" in p for p in unsupported["PMF leaders wanted US troops to stay."])
+    verdict = "PMF leaders wanted US troops to stay in the country."  # the measured failure, less "Yes,"
+    assert verdict in unsupported
+    assert any("opposite side" in p for p in unsupported[verdict])
     assert "They also received 300 tanks from China." in unsupported
     assert "Yes, PMF leaders" not in a.answer and "China" not in a.answer
     assert any("Former Shiites" in s for s in supported) and any("expel" in s for s in supported)
@@ -76,6 +77,19 @@ def test_one_sided_model_answer_gets_the_other_side_added(real_engine: Engine, s
     a = real_engine.ask(PMF, backend="scripted")
     assert a.answer.startswith("The sources disagree.")
     assert {c.doc_id[:3] for c in a.citations if c.supported} >= {"001", "002"}
+
+
+def test_on_a_dispute_the_model_s_restated_claim_gives_way_to_the_sources(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    first = real_engine.ask(PMF, backend="extractive")
+    stay = _cited(first, "001")
+    # a verdict in the question's own words, true of one source: not how a dispute is shown
+    scripted.enqueue(f"PMF leaders wanted US troops to stay [{stay}].")
+    a = real_engine.ask(PMF, backend="scripted")
+    assert "PMF leaders wanted US troops to stay [" not in a.answer, a.answer
+    assert a.answer.startswith("The sources disagree.")
+    assert {c.doc_id[:3] for c in a.citations if c.supported} >= {"001", "002"}  # each side quoted
 
 
 def test_the_summary_and_the_model_do_not_both_say_the_sources_disagree(

@@ -287,3 +287,12 @@ def test_a_follow_up_s_own_meaning_raises_a_sentence_and_never_lowers_one() -> N
     assert dense[new] == 0.5  # raised from 0.2 by the follow-up's own meaning
     assert dense[old] == 0.8  # not lowered
     assert {s.quote.text: s.dense for s in score_quotes(standalone, [p], meaning)}[new] == 0.2
+
+
+def test_on_a_dispute_a_restated_yes_no_claim_is_a_verdict() -> None:
+    from rag.evidence import restates
+
+    q = "Did the council want the bridge to stay open?"
+    assert not restates(q, "The council wanted the bridge to stay open.")  # the answer to a yes/no
+    assert restates(q, "The council wanted the bridge to stay open.", disputed=True)  # a verdict
+    assert not restates(q, "The mayor said the bridge will stay open.", disputed=True)  # a source's words
