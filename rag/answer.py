@@ -482,6 +482,7 @@ class Answerer:
         out = _Stream(clock, DISAGREE if g.conflicts else None, _Recite.of(g))
         norm = self.aliases.normalise
         who = distinctive_names(g.standalone, g.passages, norm)
+        asked, disputed = norm(g.standalone), bool(g.conflicts)  # for `restates`, once
         raw: list[str] = []
         try:
             deltas = llm.stream_chat(
@@ -491,7 +492,7 @@ class Answerer:
                 raw.append(sentence)
                 if is_connective(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
-                if restates(norm(g.standalone), norm(strip_citations(sentence)), bool(g.conflicts)):
+                if restates(asked, norm(strip_citations(sentence)), disputed):
                     continue  # it answers nothing, however true, or is a verdict on a dispute
                 kept = self._check(
                     without_verdict(sentence), passages, out.claims, out.supports, who, out.recited

@@ -306,11 +306,12 @@ class Engine:
             if name not in self._llms:
                 self._llms[name] = backends.llm(self.settings, name)
             llm = self._llms[name]
+        weights = self.term_weights()
         return Answerer(
             retriever=self.retriever,
             similarity=self.similarity,
-            weights=self.term_weights(),
-            indexed_terms=self.term_weights().idf.keys(),
+            weights=weights,
+            indexed_terms=weights.idf.keys(),
             llm=llm,
             backend=name,
             context_budget=self.settings.context_budget,
