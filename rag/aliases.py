@@ -2,9 +2,13 @@
 
 Articles introduce their own aliases: "the Popular Mobilization Forces (PMF)", "the Hashd
 al-Shaabi, also known as the Popular Mobilization Forces", "the Islamic State, or IS, group".
-`Aliases.from_texts` collects these patterns over the chunk texts; `normalise` rewrites every
-known form to one canonical form, so that matching (evidence scoring, constraints, verification)
-treats "PMF" in a question and "Hashd al-Shaabi" in a sentence as the same name. Normalised text
+`Aliases.from_texts` collects these patterns over the chunk texts, then adds the forms the same
+texts imply: a shorter name inside a longer one ("Popular Mobilization Units" inside "the Shiite
+Popular Mobilization Units, known in Arabic as …"), a name's distinctive first word when the texts
+never use it alone for anything else ("Hashd"), and a name's initials when the texts never write
+them ("PMU"). Spellings that differ only by a hyphen or a space are one form. `normalise`
+rewrites every known form to one canonical form, so that matching (evidence scoring, constraints,
+verification) treats "PMF" in a question and "Hashd al-Shaabi" in a sentence as the same name. Normalised text
 is only ever compared, never shown.
 """
 
@@ -25,7 +29,8 @@ _PATTERNS = (
     re.compile(rf"(?P<name>{_NAME}),?\s+or\s+(?P<alias>{_ACRONYM}),"),
     # "the Hashd al-Shaabi, also known as the Popular Mobilization Forces"
     re.compile(
-        rf"(?P<name>{_NAME}),?\s+(?:also\s+|better\s+)?(?:known|called)\s+as\s+(?:the\s+)?(?P<alias>{_NAME})"
+        rf"(?P<name>{_NAME}),?\s+(?:also\s+|better\s+)?(?:known|called)(?:\s+in\s+[A-Z]\w+)?\s+as\s+"
+        rf"(?:the\s+)?(?P<alias>{_NAME})"
     ),
 )
 # Words that start a sentence or a clause, not a name ("The", "In").
@@ -37,6 +42,15 @@ def _trim(name: str) -> str:
     while words and words[0].lower() in _LEADING:
         words = words[1:]
     return " ".join(words)
+
+
+def _key(form: str) -> str:
+    """One spelling for forms that differ by a hyphen or a space ("Hashd al Shaabi")."""
+    return " ".join(re.split(r"[\s-]+", form.strip()))
+
+
+def _form_pattern(form: str) -> str:
+    return r"[\s-]+".join(re.escape(w) for w in _key(form).split())
 
 
 def _initials(name: str) -> str:
@@ -67,61 +81,151 @@ def _pairs(text: str) -> Iterable[tuple[str, str]]:
                 yield name, alias
 
 
+def _count(form: str, corpus: str, case: bool = True) -> int:
+    flags = 0 if case else re.I
+    return len(re.findall(r"(?<![\w-])" + _form_pattern(form) + r"(?![\w-])", corpus, flags))
+
+
+def _standalone_tails(form: str, corpus: str) -> list[str]:
+    """The tails of two words or more of `form` that the texts also use after another word than
+    the one before them in `form`: "Popular Mobilization Units" of "Shiite Popular Mobilization
+    Units" when a text says "some Popular Mobilization Units"."""
+    words = _key(form).split()
+    out = []
+    for i in range(1, len(words) - 1):
+        if not words[i][:1].isupper():
+            continue
+        tail = " ".join(words[i:])
+        uses = re.finditer(r"(?<![\w-])" + _form_pattern(tail) + r"(?![\w-])", corpus)
+        if any(corpus[max(0, m.start() - 40) : m.start()].split()[-1:] != [words[i - 1]] for m in uses):
+            out.append(tail)
+    return out
+
+
+def _implied(group: Sequence[str], groups: Sequence[Sequence[str]], corpus: str) -> list[str]:
+    """More forms of `group`: the first word of a longer form when every use of it in the texts
+    is inside a form of the group and it never appears in lower case ("Hashd"); the initials of
+    a form of three words or more when the texts never write them and no other form has them
+    ("PMU")."""
+    out: list[str] = []
+    known = {_key(f) for g in groups for f in g}
+    for f in group:
+        words = _key(f).split()
+        first = words[0]
+        inside = sum(_count(g, corpus) for g in group if _key(g).startswith(f"{first} "))  # its uses in names
+        if (
+            len(words) > 1
+            and len(first) >= 4
+            and first[:1].isupper()
+            and first not in known
+            and first.lower() not in _LEADING
+            and not _count(first.lower(), corpus)
+            and _count(first, corpus) == inside
+        ):
+            out.append(first)
+            known.add(first)
+        acronym = _initials(f)
+        unique = sum(_initials(g) == acronym for gs in groups for g in gs) == 1
+        if len(acronym) >= 3 and acronym not in known and unique and not _count(acronym, corpus):
+            out.append(acronym)
+            known.add(acronym)
+    return out
+
+
+def _extends(form: str, group: Sequence[str]) -> bool:
+    """Whether `form` is another form of `group` with words before it ("Shiite Popular
+    Mobilization Units"): a word search for the shorter one finds it."""
+    return any(f != form and _key(form).endswith(" " + _key(f)) for f in group)
+
+
 @dataclass(frozen=True)
 class Aliases:
     """Groups of names for the same thing; each group is rewritten to its canonical form."""
 
     groups: tuple[tuple[str, ...], ...] = ()  # each: canonical form first
+    unsearched: frozenset[str] = frozenset()  # implied forms no text writes alone ("Hashd", "PMU")
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
     _canonical: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> Aliases:
-        """Aliases introduced anywhere in `texts` (chunk texts of the index)."""
+        """Aliases introduced anywhere in `texts` (chunk texts of the index), with the forms the
+        texts imply (see the module's docstring)."""
         parent: dict[str, str] = {}
+        shown: dict[str, str] = {}  # key -> the first spelling seen
 
         def find(x: str) -> str:
             while parent.setdefault(x, x) != x:
                 x = parent[x]
             return x
 
-        for t in texts:
-            for a, b in _pairs(t):
-                parent[find(a)] = find(b)
+        def join(a: str, b: str) -> None:
+            ka, kb = _key(a), _key(b)
+            shown.setdefault(ka, a)
+            shown.setdefault(kb, b)
+            parent[find(ka)] = find(kb)
+
+        flat = [" ".join(t.split()) for t in texts]
+        corpus = "\n".join(flat)
+        pairs = [pair for t in flat for pair in _pairs(t)]
+        # A name with words before a shorter one the texts also use alone stands for the shorter
+        # one ("Shiite Popular Mobilization Units" → "Popular Mobilization Units"): the words
+        # before ("Shiite") keep their own meaning.
+        short = {f: _standalone_tails(f, corpus)[-1:] for f in {f for pair in pairs for f in pair}}
+        for a, b in pairs:
+            join(*(short[a] or [a]), *(short[b] or [b]))
+        # a word search looks for the names as the patterns found them, as it did before
+        tails = {_key(t) for ts in short.values() for t in ts} - {_key(f) for f in short if not short[f]}
         members: dict[str, list[str]] = {}
         for x in parent:
             members.setdefault(find(x), []).append(x)
+        groups = [list(ms) for ms in members.values() if len(ms) > 1]
+        implied = [_implied(g, groups, corpus) for g in groups]
+        for g, more in zip(groups, implied, strict=True):
+            g += more
         # Canonical: the shortest form (an acronym when there is one), so it reads as one name.
-        groups = tuple(
-            tuple(sorted(ms, key=lambda s: (len(s.split()), len(s), s)))
-            for ms in members.values()
-            if len(ms) > 1
+        return cls.of(
+            sorted(
+                tuple(sorted((shown.get(k, k) for k in g), key=lambda s: (len(s.split()), len(s), s)))
+                for g in groups
+            ),
+            # a word search looks for the forms the alias patterns found, as it did before
+            unsearched=[f for more in implied for f in more] + [shown[t] for t in tails],
         )
-        return cls.of(sorted(groups))
 
     @classmethod
-    def of(cls, groups: Sequence[Sequence[str]]) -> Aliases:
-        canonical = {form: g[0] for g in groups for form in g[1:]}
+    def of(cls, groups: Sequence[Sequence[str]], unsearched: Iterable[str] = ()) -> Aliases:
+        """`groups`, canonical form first; `unsearched` forms are matched but not added to a word
+        search (no text writes them alone)."""
+        canonical = {_key(form): g[0] for g in groups for form in g[1:]}
         pattern = None
         if canonical:
             forms = sorted(canonical, key=len, reverse=True)
-            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])")
-        return cls(tuple(tuple(g) for g in groups), pattern, canonical)
+            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(_form_pattern(f) for f in forms) + r")(?![\w-])")
+        return cls(tuple(tuple(g) for g in groups), frozenset(unsearched), pattern, canonical)
 
     def normalise(self, text: str) -> str:
         """`text` with every known alias replaced by its group's canonical form."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda m: self._canonical[m.group(0)], text)
+        return self._pattern.sub(lambda m: self._canonical[_key(m.group(0))], text)
 
     def expand(self, text: str) -> str:
         """`text` followed by the other forms of every name it uses ("Hashd al-Shaabi" → "…
         (PMF, Popular Mobilization Forces)"), so a word search finds articles that use another."""
         if self._pattern is None:
             return text
-        used = {self._canonical.get(m.group(0), m.group(0)) for m in self._pattern.finditer(text)}
+        used = {self._canonical.get(_key(m.group(0)), m.group(0)) for m in self._pattern.finditer(text)}
         used |= {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
-        more = [f for g in self.groups if g[0] in used for f in g if f not in text]
+        said = {_key(m.group(0)) for m in self._pattern.finditer(text)}
+        said |= {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
+        more = [
+            f
+            for g in self.groups
+            if g[0] in used
+            for f in g
+            if _key(f) not in said and f not in self.unsearched and not _extends(f, g)
+        ]
         return f"{text} ({', '.join(more)})" if more else text
 
     def __bool__(self) -> bool:

@@ -22,12 +22,31 @@ ARTICLES = [
 def test_aliases_are_learned_from_the_articles() -> None:
     aliases = Aliases.from_texts(ARTICLES)
     assert set(aliases.groups) == {
-        ("IS", "Islamic State"),
-        ("PMF", "Hashd al-Shaabi", "Popular Mobilization Forces"),
+        ("IS", "Islamic", "Islamic State"),  # "Islamic": its every use is in "Islamic State"
+        ("PMF", "Hashd", "Popular", "Hashd al-Shaabi", "Popular Mobilization Forces"),
     }
     assert aliases.normalise("the Hashd al-Shaabi and the Islamic State group") == "the PMF and the IS group"
     assert aliases.normalise("ISIS") == "ISIS"  # a longer word is not an alias's match
     assert not Aliases.from_texts(["Nothing here is named twice."])
+
+
+def test_the_articles_imply_more_names_for_the_same_thing() -> None:
+    aliases = Aliases.from_texts(
+        [
+            "The Shiite Popular Mobilization Units, known in Arabic as Hashd al Shaabi, were accused.",
+            "Some Popular Mobilization Units detained men; the Hashd al-Shaabi denied it.",
+            "Shiite leaders said nothing.",
+            "The Islamic Revolutionary Guard Corps sent advisers. Islamic scholars objected.",
+        ]
+    )
+    norm = aliases.normalise
+    # "known in Arabic as"; a shorter name the texts use alone; a hyphen or a space; the first
+    # word alone; initials no text writes.
+    assert norm("Popular Mobilization Units") == norm("Hashd al-Shaabi") == norm("Hashd") == norm("PMU")
+    assert norm("Hashd al Shaabi") == norm("Hashd al-Shaabi") != "Hashd al-Shaabi"
+    assert norm("Shiite leaders") == "Shiite leaders"  # "Shiite" is used outside the name too
+    assert norm("Islamic scholars") == "Islamic scholars"  # used alone: no alias
+    assert norm("IRGC") == "IRGC"  # a name in no alias pattern learns no initials
 
 
 def test_a_word_search_also_looks_for_the_other_names() -> None:
@@ -41,6 +60,10 @@ def test_a_word_search_also_looks_for_the_other_names() -> None:
         == "Is the PMF in the army? (Hashd al-Shaabi, Popular Mobilization Forces)"
     )
     assert aliases.expand("Who leads Fatah?") == "Who leads Fatah?"
+    # a form implied, never written alone, is not searched for ("Hashd", "Popular")
+    assert aliases.expand("Is the Hashd in the army?") == (
+        "Is the Hashd in the army? (PMF, Hashd al-Shaabi, Popular Mobilization Forces)"
+    )
 
 
 def test_the_verifier_accepts_an_alias_of_a_name_in_the_cited_text() -> None:
