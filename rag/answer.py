@@ -307,12 +307,9 @@ def side_quotes(
 ) -> list[str]:
     """One quoted sentence for each side of `conflict` whose sign is in `signs`."""
     meta = {p.doc_id: p for p in passages}
-    used: set[str] = set()
     lines = []
-    # The side with fewer articles chooses first, so each side gets an article of its own.
-    for side in sorted(conflict.sides, key=lambda s: len(s.doc_ids)):
-        q = next((q for q in side.quotes if q.doc_id not in used), side.quotes[0])
-        used.add(q.doc_id)
+    for side in conflict.sides:
+        q = side.quotes[0]
         e = meta.get(q.doc_id)
         if side.sign in signs:
             lines.append(_quoted(_source(e) if e else "An article", q))
