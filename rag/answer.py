@@ -71,6 +71,9 @@ MIN_RELEVANCE = 0.30
 RELATIVE_CUTOFF = 0.75
 # Sentences the model reads at most: prompt evaluation runs at ~55 tokens/s on 2 cores.
 PROMPT_SENTENCES = 4
+# Most sentences an answer has: what the model may write (see `rag.grammar.cited_answer`), and
+# what quotes added after it fill up to.
+ANSWER_SENTENCES = 3
 
 _ANAPHORA = frozenset(
     "they them their theirs it its he him his she her this that these those there such".split()
@@ -482,9 +485,8 @@ class Answerer:
         asked, disputed = norm(g.standalone), bool(g.conflicts)  # for `restates`, once
         raw: list[str] = []
         try:
-            deltas = llm.stream_chat(
-                answer_messages(sources, g.standalone), constraint=cited_answer(p.n for p in passages)
-            )
+            constraint = cited_answer((p.n for p in passages), ANSWER_SENTENCES)
+            deltas = llm.stream_chat(answer_messages(sources, g.standalone), constraint=constraint)
             for sentence in completed_sentences(_until(cancelled, out.texts(deltas))):
                 raw.append(sentence)
                 if is_connective(sentence):
@@ -564,6 +566,18 @@ class Answerer:
             if answering is not None:
                 quoted = _quoted(_source(by_doc[answering.quote.doc_id]), answering.quote)
                 out += [quoted] if quoted not in out else []
+        if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
+            # a contested or compound question: the best sentence of each article the answer
+            # does not cite yet, while the answer has fewer than ANSWER_SENTENCES sentences
+            cited = {p.doc_id for c in claims if c.supported for p in g.passages if p.n in c.citations}
+            room = ANSWER_SENTENCES - sum(c.supported for c in claims) - len(out)
+            for e in g.evidence:
+                if room <= 0:
+                    break
+                if e.doc_id not in cited:
+                    out.append(_quoted(_source(e), e.quotes[0]))
+                    cited.add(e.doc_id)
+                    room -= 1
         return out
 
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:

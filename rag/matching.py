@@ -1,7 +1,8 @@
 """Deterministic text matching shared by evidence selection, verification and conflict detection.
 
-Nothing here asks a model for a judgement: content words with light stemming, numbers, names, and a
-small lexicon of opposite predicates ("stay" / "go home") with negation, so that a claim that says
+Nothing here asks a model for a judgement: content words with light stemming and WordNet's
+synonyms of a word's most common sense, numbers, names, and a small lexicon of opposite predicates
+("stay" / "go home") with negation, so that a claim that says
 the opposite of its source is caught even when the words overlap.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.synonyms import first_sense_synonyms
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
 STOPWORDS = frozenset(
@@ -206,12 +210,23 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.search(question)) and not re.search(r"\bor\b", question, re.I)
 
 
+@lru_cache(maxsize=262144)
 def related(a: str, b: str) -> bool:
     """Two stems of one word family: equal, or one starting the other ("assist" / "assistance",
     "fight" / "fighter", "official" / "officially"; not "state" / "statement": a stem of five
-    letters or fewer must be most of the longer one)."""
+    letters or fewer must be most of the longer one); or synonyms in one's most common sense
+    (see `synonyms`: "link" / "tie", "assist" / "aid", "wound" / "injure")."""
     short, long = sorted((a, b), key=len)
-    return a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3))
+    if a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3)):
+        return True
+    return b in synonyms(a) or a in synonyms(b)
+
+
+@lru_cache(maxsize=65536)
+def synonyms(stem_: str) -> frozenset[str]:
+    """Stems of the words of a stem's most common WordNet sense (see `rag.synonyms`); none for
+    a stem of three letters or fewer ("bas" would find "barium")."""
+    return frozenset(stem(w) for w in first_sense_synonyms(stem_)) - {stem_}
 
 
 def predicate_terms(question: str) -> set[str]:

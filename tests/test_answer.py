@@ -231,6 +231,32 @@ def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scri
     assert real_engine.ask(q, backend="scripted").answer == f"Six died and 31 people were injured [{n}]."
 
 
+def test_a_compound_question_gets_the_article_the_model_left_out(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = (
+        "When did the PMF formally become part of the Iraqi national security forces, and what did "
+        "the United States Air Force refuse to provide?"
+    )
+    first = real_engine.ask(q, backend="extractive")
+    n = _cited(first, "002")
+    other = {e.doc_id[:3] for e in first.evidence} - {"002"}
+    assert other, first.evidence  # another article holds evidence
+    said = "The PMF formally became part of the Iraqi national security forces in late 2016"
+    scripted.enqueue(f"{said} [{n}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith("The PMF formally became part of the Iraqi national security forces")
+    assert all(c.supported for c in a.claims) and len(a.claims) == 2, a.answer
+    # the best sentence of the next article the model did not cite is quoted after it
+    assert {c.doc_id[:3] for c in a.citations if c.supported} == {"002", first.evidence[1].doc_id[:3]}
+    # a question of one part is left as the model answered it
+    q1 = "When did the PMF formally become part of the Iraqi national security forces?"
+    n = _cited(real_engine.ask(q1, backend="extractive"), "002")
+    said = "The PMF formally became part of the Iraqi national security forces in late 2016"
+    scripted.enqueue(f"{said} [{n}].")
+    assert real_engine.ask(q1, backend="scripted").answer.count("[") == 1
+
+
 def test_a_model_sentence_that_only_restates_the_question_is_not_shown(
     real_engine: Engine, scripted: ScriptedLLM
 ) -> None:

@@ -119,7 +119,7 @@ def test_the_model_reads_statements_not_headlines_but_never_nothing() -> None:
 
 def test_a_reader_finds_the_yes_side_in_other_words_but_only_against_a_denial() -> None:
     # It says yes in none of the question's words, so the lexical rule alone misses it.
-    repairs = _scored(2, "b", "Crews began fixing the old crossing in March.", 0.50)
+    repairs = _scored(2, "b", "Crews began work on the old crossing in March.", 0.50)
     asked: list[str] = []
 
     def reader(question: str, sentence: str) -> bool:

