@@ -215,10 +215,10 @@ class Aliases:
         (PMF, Popular Mobilization Forces)"), so a word search finds articles that use another."""
         if self._pattern is None:
             return text
-        used = {self._canonical.get(_key(m.group(0)), m.group(0)) for m in self._pattern.finditer(text)}
-        used |= {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
-        said = {_key(m.group(0)) for m in self._pattern.finditer(text)}
-        said |= {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
+        matched = {_key(m.group(0)) for m in self._pattern.finditer(text)}  # forms other than canonical
+        canonical = {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
+        used = {self._canonical[k] for k in matched} | canonical  # the groups the text names
+        said = matched | canonical  # the forms it writes
         more = [
             f
             for g in self.groups

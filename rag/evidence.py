@@ -818,8 +818,10 @@ def select_evidence(
         return s.answers or any(f(s.quote.text) for f in outright)
 
     for doc, found in by_doc.items():
-        items = sorted(found, key=lambda s: not answers(s))  # what answers first, then best first
-        if answers(items[0]):
+        flags = [answers(s) for s in found]  # once each: a claim's sides are read word by word
+        items = [s for s, f in zip(found, flags, strict=True) if f]  # what answers first,
+        items += [s for s, f in zip(found, flags, strict=True) if not f]  # then best first
+        if any(flags):
             answering.add(doc)
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first

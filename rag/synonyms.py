@@ -128,9 +128,9 @@ def wordnet() -> WordNet | None:
     return WordNet(root) if root else None
 
 
-@lru_cache(maxsize=65536)
 def first_sense_synonyms(stem: str) -> frozenset[str]:
-    """The one-word lemmas of a stem's most common sense, other than itself."""
+    """The one-word lemmas of a stem's most common sense, other than itself (cached by its one
+    caller, `rag.matching.synonyms`)."""
     wn = wordnet()
     if wn is None or len(stem) < 4 or not stem.isalpha():
         return frozenset()
