@@ -38,7 +38,7 @@ from rag.evidence import (
     states,
 )
 from rag.grammar import choice, cited_answer
-from rag.matching import STOPWORDS, content_stems, names, numbers, stance_on, stem, words
+from rag.matching import STOPWORDS, as_asked, content_stems, names, numbers, stance_on, stem, words
 from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -74,6 +74,9 @@ PROMPT_SENTENCES = 4
 # Most sentences an answer has: what the model may write (see `rag.grammar.cited_answer`), and
 # what quotes added after it fill up to.
 ANSWER_SENTENCES = 3
+# Share of the content words of the sentence grounding ranked first that the model's answer must
+# state for that sentence to count as said; otherwise it is quoted after the model's answer.
+TOP_SAID = 0.8
 
 _ANAPHORA = frozenset(
     "they them their theirs it its he him his she her this that these those there such".split()
@@ -539,24 +542,64 @@ class Answerer:
             )
             notes.append(f"{why}; the answer quotes the sources instead.")
         else:
-            for quote in self._missing(g, out.claims):
+            for quote in self._missing(g, out.claims, out.supports.values()):
                 kept = self._check(quote, g.passages, out.claims, out.supports)
                 if kept:
                     yield out.emit(kept)
         yield self._answer(g, out.draft(notes=tuple(notes)), self.backend, out.clock)
 
-    def _missing(self, g: Grounding, claims: Sequence[Claim]) -> list[str]:
+    def _missing(self, g: Grounding, claims: Sequence[Claim], supports: Iterable[_Cited] = ()) -> list[str]:
         """Quotes for what the model's supported sentences leave out: the other side of a
-        conflict, or the count, year, date, person or words asked for when the evidence has them
-        and the model did not write them."""
+        conflict; or the count, year, date, person or words asked for when the evidence has them
+        and the model did not write them; then, up to `ANSWER_SENTENCES` sentences in all, the
+        sentence grounding ranked first when the model did not state most of it (`TOP_SAID`) nor
+        what the question asks for (when it asks for a kind of thing `has_kind` can check),
+        and on a contested or compound question the best sentence of each article not yet cited."""
         if g.conflicts:
             conflict = g.conflicts[0]
             missing = {side.sign for side in conflict.sides} - sides_taken(conflict, claims)
             return side_quotes(conflict, g.passages, missing)
         norm = self.aliases.normalise
         said = [norm(c.text) for c in claims if c.supported]
+        quotes = self._asked_for(g, said)
+        room = ANSWER_SENTENCES - len(said) - len(quotes)
+        top = g.evidence[0] if g.evidence else None
+        if top is not None and room > 0 and not self._says(g, top.quotes[0], said, supports):
+            quotes.append((top.doc_id, _quoted(_source(top), top.quotes[0])))
+            room -= 1
+        if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
+            # a contested or compound question: the best sentence of each article not cited yet
+            cited = {p.doc_id for c in claims if c.supported for p in g.passages if p.n in c.citations}
+            cited |= {doc for doc, _ in quotes}
+            for e in [e for e in g.evidence if e.doc_id not in cited][: max(room, 0)]:
+                quotes.append((e.doc_id, _quoted(_source(e), e.quotes[0])))
+        return list(dict.fromkeys(text for _, text in quotes))
+
+    def _says(self, g: Grounding, q: Quote, said: Sequence[str], supports: Iterable[_Cited]) -> bool:
+        """Whether the model's supported sentences `said` give sentence `q`: one rests on it
+        (`supports`: the quotes that support them; quoting it again would repeat the model, though
+        the model may have kept its topic and dropped its fact), they state most of its words
+        (`TOP_SAID`), or they hold what each part of the question asks for when it asks for a
+        kind `has_kind` can check."""
+        norm = self.aliases.normalise
+        if any(c.supported and c.quote.overlaps(q) for c in supports):
+            return True
+        if states_most(norm(q.text), said):
+            return True
+        kinds = [(part, asked_kind(part)) for part in question_parts(norm(g.question))]
+        return all(
+            k is not None
+            and k in ANSWERING_KINDS
+            and any(has_kind(k, p, c) or _loosely(k, p, c) for c in said)
+            for p, k in kinds
+        )
+
+    def _asked_for(self, g: Grounding, said: Sequence[str]) -> list[tuple[str, str]]:
+        """(article, quote) of the sentence holding what each part of the question asks for
+        (a count, a year, a person …), when the model's sentences `said` hold none."""
+        norm = self.aliases.normalise
         by_doc = {p.doc_id: p for p in g.passages}
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         for part in question_parts(norm(g.question)):  # each part of "When …, and who …?"
             kind = asked_kind(part)
             if kind is None or kind not in ANSWERING_KINDS or any(has_kind(kind, part, c) for c in said):
@@ -564,20 +607,9 @@ class Answerer:
             on_topic = (s for s in g.scored if s.answers and s.score >= self.min_relevance)
             answering = next((s for s in on_topic if has_kind(kind, part, norm(s.quote.text))), None)
             if answering is not None:
-                quoted = _quoted(_source(by_doc[answering.quote.doc_id]), answering.quote)
+                doc = answering.quote.doc_id
+                quoted = (doc, _quoted(_source(by_doc[doc]), answering.quote))
                 out += [quoted] if quoted not in out else []
-        if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
-            # a contested or compound question: the best sentence of each article the answer
-            # does not cite yet, while the answer has fewer than ANSWER_SENTENCES sentences
-            cited = {p.doc_id for c in claims if c.supported for p in g.passages if p.n in c.citations}
-            room = ANSWER_SENTENCES - sum(c.supported for c in claims) - len(out)
-            for e in g.evidence:
-                if room <= 0:
-                    break
-                if e.doc_id not in cited:
-                    out.append(_quoted(_source(e), e.quotes[0]))
-                    cited.add(e.doc_id)
-                    room -= 1
         return out
 
     def _fallback(self, g: Grounding, out: _Stream) -> Iterator[str]:
@@ -683,7 +715,7 @@ class _Recite:
 
     def chose(self, q: Quote) -> bool:
         """Whether `q` (what supports a sentence) holds one of the chosen sentences."""
-        return any(c.doc_id == q.doc_id and c.start < q.end and q.start < c.end for c in self.chosen)
+        return any(c.overlaps(q) for c in self.chosen)
 
 
 class _Stream:
@@ -726,6 +758,13 @@ class _Stream:
         )
 
 
+def states_most(sentence: str, said: Sequence[str]) -> bool:
+    """Whether the sentences `said` hold at least `TOP_SAID` of `sentence`'s content words."""
+    wanted = content_stems(sentence)
+    have = set().union(*(content_stems(c) for c in said))
+    return len(wanted & have) >= TOP_SAID * len(wanted)
+
+
 def distinctive_names(
     question: str, passages: Sequence[Passage], normalise: Callable[[str], str] = str
 ) -> set[str]:
@@ -741,7 +780,7 @@ def says_yes(llm: LLM, question: str, sentence: str) -> bool:
     lexical sides stand, and the answer that follows reports the failure)."""
     labels = [v for label in SIDE_LABELS for v in (label, label.capitalize())]
     try:
-        reply = llm.chat(side_messages(question, sentence), constraint=choice(labels), max_tokens=3)
+        reply = llm.chat(side_messages(as_asked(question), sentence), constraint=choice(labels), max_tokens=3)
     except BackendUnavailable:
         return False
     return (reply.message.content or "").strip().casefold().rstrip(".") == "yes"

@@ -198,7 +198,8 @@ def question_axes(question: str) -> list[str]:
 # question's own predicate, or deny it?
 CLAIM_AXIS = "yes or no"
 _YES_NO = re.compile(
-    r"^\W*(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)\b", re.I
+    r"^\W*(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|must|whether)\b",
+    re.I,
 )
 # Words that deny what a sentence says ("have not been repeated", "never supported", "stopped
 # criticising", "without the assistance", "no ties").
@@ -215,7 +216,7 @@ def related(a: str, b: str) -> bool:
     """Two stems of one word family: equal, or one starting the other ("assist" / "assistance",
     "fight" / "fighter", "official" / "officially"; not "state" / "statement": a stem of five
     letters or fewer must be most of the longer one); or synonyms in one's most common sense
-    (see `synonyms`: "link" / "tie", "assist" / "aid", "wound" / "injure")."""
+    (see `synonyms`: "connect" / "tie", "assist" / "aid", "wound" / "injure")."""
     short, long = sorted((a, b), key=len)
     if a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3)):
         return True
@@ -397,13 +398,34 @@ _LEADING_CLAUSE = re.compile(
 )
 
 
+# A question asking whether a claim holds, put as a frame around it: "Is it true that X?", "Do
+# the articles agree on whether X?", "Is there evidence that X?".
+_CLAIM_FRAME = re.compile(
+    r"^\W*(?:(?:is|was) it (?:really )?(?:true|the case|correct|right)|(?:is|was) there (?:any )?evidence"
+    r"|(?:do|does|did) (?:the |both |all )?(?:articles?|sources?|reports?|outlets?|accounts?|papers?)"
+    r" (?:\w+ )?(?:agree|differ|disagree|say|report|show)(?: on| about| over)?)"
+    r"\s+(?:whether|if|that)\s+(?=\w)",
+    re.I,
+)
+
+
 def main_question(question: str) -> str:
     """The question less a leading clause that sets the scene, when what follows is a question
     of its own ("When PMF units came under attack, did air power come to their aid?" → "Did air
-    power come to their aid?"); else the question as it is."""
+    power come to their aid?"); the claim a frame asks about, as "Whether …?" ("Is it true that
+    the militias were paid?", "Do the articles agree on whether the militias were paid?" →
+    "Whether the militias were paid?"); else the question as it is."""
+    framed = _CLAIM_FRAME.match(question)
+    if framed:
+        return "Whether " + question[framed.end() :]
     m = _LEADING_CLAUSE.match(question)
     rest = question[m.end() :] if m else ""
     return rest[:1].upper() + rest[1:] if rest and _YES_NO.search(rest) else question
+
+
+def as_asked(claim: str) -> str:
+    """A claim of `yes_no_claim` as a reader is asked it: "Whether X?" → "Is it true that X?"."""
+    return re.sub(r"^\W*whether\b", "Is it true that", claim, count=1, flags=re.I)
 
 
 def yes_no_claim(question: str) -> str | None:

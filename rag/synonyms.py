@@ -5,8 +5,8 @@ files; they are read here directly, without loading them: the index files are so
 and the data files by synset offset, so both are searched by bisection. Nothing is loaded at
 import and a lookup costs a few file reads.
 
-Only the first sense counts (WordNet orders a word's senses by frequency): "link" → "tie",
-"connection"; "assist" → "help", "aid". Further senses bring in noise ("kill" → "defeat",
+Only the first sense counts (WordNet orders a word's senses by frequency): "connect" → "link",
+"tie"; "assist" → "help", "aid". Further senses bring in noise ("kill" → "defeat",
 "vote down"). The words compared are the crude stems of `rag.matching.stem` ("liberat",
 "injur"), so a stem is also looked up with an "e" put back.
 """

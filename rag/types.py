@@ -159,6 +159,10 @@ class Quote:
     end: int
     text: str  # the cleaned text of that span (white space and mangled entities repaired)
 
+    def overlaps(self, other: Quote) -> bool:
+        """Same file, and the raw spans share a character."""
+        return self.doc_id == other.doc_id and self.start < other.end and other.start < self.end
+
 
 @dataclass(frozen=True)
 class Citation:

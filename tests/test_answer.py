@@ -114,7 +114,8 @@ def test_a_copied_the_sources_disagree_is_dropped_when_nothing_conflicts(
     n = _cited(first, "003")
     scripted.enqueue(f"The sources disagree. Hadi Ameri is the head of the Badr Organization [{n}].")
     a = real_engine.ask(q, backend="scripted")
-    assert a.answer == f"Hadi Ameri is the head of the Badr Organization [{n}].", a.answer
+    assert a.answer.startswith(f"Hadi Ameri is the head of the Badr Organization [{n}].")
+    assert "The sources disagree" not in a.answer, a.answer
     assert "\nQuestion: Who is Hadi al-Ameri?\nAnswer in one to three sentences." in str(
         scripted.prompts[-1][-1].content
     )
@@ -229,6 +230,30 @@ def test_a_count_the_model_left_out_is_quoted_after_it(real_engine: Engine, scri
     assert "Six died" in a.answer and all(c.supported for c in a.claims)
     scripted.enqueue(f"Six died and 31 people were injured [{n}].")  # the count itself: nothing added
     assert real_engine.ask(q, backend="scripted").answer == f"Six died and 31 people were injured [{n}]."
+
+
+def test_the_sentence_grounding_ranked_first_is_quoted_when_the_model_left_it_out(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = "What did Michael Pregent serve as in the Army before he became an Iraq expert?"
+    first = real_engine.ask(q, backend="extractive")
+    assert "paratrooper" in first.answer, first.answer
+    n = _cited(first, "003")
+    # true, from another sentence of the passage: the one that answers is quoted after it
+    said = "Hadi Ameri is the head of the Badr Organization"
+    scripted.enqueue(f"{said} [{n}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith(said) and "paratrooper" in a.answer, a.answer
+    assert all(c.supported for c in a.claims) and len(a.claims) == 2, a.answer
+    # the model resting on that sentence: nothing added (it would repeat the model)
+    said = "Michael Pregent is a former Army paratrooper who served in Iraq"
+    scripted.enqueue(f"{said} [{n}].")
+    assert real_engine.ask(q, backend="scripted").answer == f"{said} [{n}]."
+    # a question whose kind the model's answer holds (a year): nothing added either
+    q = "In what year were the PMF militias formed to fight the Islamic State?"
+    n = _cited(real_engine.ask(q, backend="extractive"), "002")
+    scripted.enqueue(f"The PMF militias formed in 2014 [{n}].")
+    assert real_engine.ask(q, backend="scripted").answer == f"The PMF militias formed in 2014 [{n}]."
 
 
 def test_a_compound_question_gets_the_article_the_model_left_out(

@@ -258,6 +258,22 @@ def test_a_scene_setting_clause_or_an_or_inside_a_phrase_leaves_a_yes_no_questio
     assert yes_no_claim("Is the town asking the state for help, or managing alone?") is None
 
 
+def test_a_claim_asked_about_in_a_frame_is_the_claim_itself() -> None:
+    from rag.matching import as_asked, main_question, predicate_terms
+
+    claim = yes_no_claim("Is it true that the council has been paying the volunteers?")
+    assert claim == "Whether the council has been paying the volunteers?"
+    assert predicate_terms(claim) == {"council", "pay", "volunteer"}  # not "true"
+    assert as_asked(claim) == "Is it true that the council has been paying the volunteers?"
+    assert yes_no_claim("Do the articles agree on whether the bridge was rebuilt?") == (
+        "Whether the bridge was rebuilt?"
+    )
+    q = "Do the reports differ over whether the town relies on the state or on the army?"
+    e = either_or(main_question(q))
+    assert e is not None and (e.first, e.second) == ("on the state", "on the army")
+    assert yes_no_claim("Is it true?") == "Is it true?"  # no claim inside: the question as it is
+
+
 def test_a_denied_word_is_not_a_stated_one() -> None:
     stated, denied = polarity("The offensive starts without the help of the army.")
     assert {"offensive", "start", "army"} <= stated and denied == {"help"}  # "army": out of reach
