@@ -492,7 +492,7 @@ class Answerer:
             deltas = llm.stream_chat(answer_messages(sources, g.standalone), constraint=constraint)
             for sentence in completed_sentences(_until(cancelled, out.texts(deltas))):
                 raw.append(sentence)
-                if is_connective(sentence):
+                if is_connective(sentence) or judges_sources(sentence):
                     continue  # "The sources disagree." is the grounding's to say, not the model's
                 if restates(asked, norm(strip_citations(sentence)), disputed):
                     continue  # it answers nothing, however true, or is a verdict on a dispute
@@ -548,13 +548,12 @@ class Answerer:
                     yield out.emit(kept)
         yield self._answer(g, out.draft(notes=tuple(notes)), self.backend, out.clock)
 
-    def _missing(self, g: Grounding, claims: Sequence[Claim], supports: Iterable[_Cited] = ()) -> list[str]:
+    def _missing(self, g: Grounding, claims: Sequence[Claim], supports: Iterable[_Cited]) -> list[str]:
         """Quotes for what the model's supported sentences leave out: the other side of a
         conflict; or the count, year, date, person or words asked for when the evidence has them
         and the model did not write them; then, up to `ANSWER_SENTENCES` sentences in all, the
-        sentence grounding ranked first when the model did not state most of it (`TOP_SAID`) nor
-        what the question asks for (when it asks for a kind of thing `has_kind` can check),
-        and on a contested or compound question the best sentence of each article not yet cited."""
+        sentence grounding ranked first when the model did not give it (see `_says`), and on a
+        contested or compound question the best sentence of each article not yet cited."""
         if g.conflicts:
             conflict = g.conflicts[0]
             missing = {side.sign for side in conflict.sides} - sides_taken(conflict, claims)
@@ -756,6 +755,22 @@ class _Stream:
             first_ms=self.first_ms,
             usage=self.usage,
         )
+
+
+# A sentence on whether the sources agree ("The articles agree that …", "Both reports differ on …").
+_ON_THE_SOURCES = re.compile(
+    r"^\W*(?:the|both|all|these|the two)?\s*(?:articles?|sources?|reports?|outlets?|accounts?)\s+"
+    r"(?:\w+\s+)?(?:agree|disagree|differ|concur|contradict|conflict|are divided|are split)\b",
+    re.I,
+)
+
+
+def judges_sources(sentence: str) -> bool:
+    """Whether a model's sentence says whether the sources agree: a verdict on them, which
+    conflict detection gives and the model never does, whatever facts follow ("The articles agree
+    that Washington has been helping the Islamic State [1]", passing the verifier on "Washington"
+    in "The Washington Times")."""
+    return bool(_ON_THE_SOURCES.search(sentence))
 
 
 def states_most(sentence: str, said: Sequence[str]) -> bool:

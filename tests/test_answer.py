@@ -307,6 +307,23 @@ def test_the_model_s_yes_or_no_is_not_shown() -> None:
     assert without_verdict("No one was hurt [1].") == "No one was hurt [1]."  # not a verdict
 
 
+def test_the_model_s_verdict_on_whether_the_sources_agree_is_not_shown(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    from rag.answer import judges_sources
+
+    assert judges_sources("The articles agree that the council paid them [1].")
+    assert judges_sources("Both reports differ on the date [2].")
+    assert not judges_sources("The reports say the council paid them [1].")  # an attribution
+    assert not judges_sources("Articles of the law were amended [1].")
+    q = "Do the articles agree on whether the PMF formed in 2014?"
+    n = _cited(real_engine.ask(q, backend="extractive"), "002")
+    said = f"The PMF militias formed in 2014 [{n}]."
+    scripted.enqueue(f"The articles agree that the PMF militias formed in 2014 [{n}]. {said}")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith(said) and "agree" not in a.answer, a.answer
+
+
 def test_a_question_with_sides_reads_a_few_more_passages(real_engine: Engine) -> None:
     from rag.answer import SIDE_PASSAGES
 
