@@ -560,10 +560,12 @@ class Answerer:
             return side_quotes(conflict, g.passages, missing)
         norm = self.aliases.normalise
         said = [norm(c.text) for c in claims if c.supported]
-        quotes = self._asked_for(g, said)
+        # each part of the question ("When …, and who …?") and the kind of thing it asks for
+        kinds = [(part, asked_kind(part)) for part in question_parts(norm(g.question))]
+        quotes = self._asked_for(g, kinds, said)
         room = ANSWER_SENTENCES - len(said) - len(quotes)
         top = g.evidence[0] if g.evidence else None
-        if top is not None and room > 0 and not self._says(g, top.quotes[0], said, supports):
+        if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, supports):
             quotes.append((top.doc_id, _quoted(_source(top), top.quotes[0])))
             room -= 1
         if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
@@ -574,18 +576,22 @@ class Answerer:
                 quotes.append((e.doc_id, _quoted(_source(e), e.quotes[0])))
         return list(dict.fromkeys(text for _, text in quotes))
 
-    def _says(self, g: Grounding, q: Quote, said: Sequence[str], supports: Iterable[_Cited]) -> bool:
+    def _says(
+        self,
+        q: Quote,
+        kinds: Sequence[tuple[str, AnswerKind | None]],
+        said: Sequence[str],
+        supports: Iterable[_Cited],
+    ) -> bool:
         """Whether the model's supported sentences `said` give sentence `q`: one rests on it
         (`supports`: the quotes that support them; quoting it again would repeat the model, though
         the model may have kept its topic and dropped its fact), they state most of its words
-        (`TOP_SAID`), or they hold what each part of the question asks for when it asks for a
-        kind `has_kind` can check."""
-        norm = self.aliases.normalise
+        (`TOP_SAID`), or they hold what each part of the question asks for (`kinds`: each part
+        and what it asks for) when it asks for a kind `has_kind` can check."""
         if any(c.supported and c.quote.overlaps(q) for c in supports):
             return True
-        if states_most(norm(q.text), said):
+        if states_most(self.aliases.normalise(q.text), said):
             return True
-        kinds = [(part, asked_kind(part)) for part in question_parts(norm(g.question))]
         return all(
             k is not None
             and k in ANSWERING_KINDS
@@ -593,14 +599,15 @@ class Answerer:
             for p, k in kinds
         )
 
-    def _asked_for(self, g: Grounding, said: Sequence[str]) -> list[tuple[str, str]]:
+    def _asked_for(
+        self, g: Grounding, kinds: Sequence[tuple[str, AnswerKind | None]], said: Sequence[str]
+    ) -> list[tuple[str, str]]:
         """(article, quote) of the sentence holding what each part of the question asks for
-        (a count, a year, a person …), when the model's sentences `said` hold none."""
+        (`kinds`: a count, a year, a person …), when the model's sentences `said` hold none."""
         norm = self.aliases.normalise
         by_doc = {p.doc_id: p for p in g.passages}
         out: list[tuple[str, str]] = []
-        for part in question_parts(norm(g.question)):  # each part of "When …, and who …?"
-            kind = asked_kind(part)
+        for part, kind in kinds:
             if kind is None or kind not in ANSWERING_KINDS or any(has_kind(kind, part, c) for c in said):
                 continue
             on_topic = (s for s in g.scored if s.answers and s.score >= self.min_relevance)
