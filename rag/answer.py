@@ -151,8 +151,22 @@ def standalone_question(question: str, conversation: Conversation | None) -> str
     if refers_back(question) or len(question_terms(question)) <= 2:
         last = conversation.turns[-1]
         named = answered_person(previous, last.answer, {p.outlet for p in last.passages if p.outlet})
+        if named:
+            # "What did he warn against?" after "Who …?" answered "Srud Barzanji": the person is
+            # what the follow-up asks about, not the earlier question's topic
+            own = _PERSON_PRONOUN.sub(lambda m: _as_pronoun(named, m.group(0)), question)
+            if own != question and not refers_back(own):
+                return own
         return f"{question} (follow-up to: {previous}{'; ' + named if named else ''})"
     return question
+
+
+_PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her)\b", re.I)
+
+
+def _as_pronoun(name: str, pronoun: str) -> str:
+    """A name in a pronoun's place: "Omar Haddad's" for "his"."""
+    return name + "'s" if pronoun.lower() == "his" else name
 
 
 def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -> str | None:

@@ -195,8 +195,10 @@ def says_when(sentence: str) -> bool:
     return _has_date("", sentence) or bool(_RELATIVE_TIME.search(sentence))
 
 
+# A place named after a preposition ("near Makhmour") or a kind of place ("the town of Bashir").
 _PLACE = re.compile(
-    r"\b(?:in|at|near|from|outside|inside|into|across|around|to)\s+(?:the\s+)?([A-Z][\w'’-]+)"
+    r"\b(?:in|at|near|from|outside|inside|into|across|around|to"
+    r"|(?:town|city|village|province|district|region|country|capital|camp|base)\s+of)\s+(?:the\s+)?([A-Z][\w'’-]+)"
 )
 _PERSON_NAME = r"([A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s+)?(?:(?:al|el|bin|abu)-)?[A-Z][\w'’-]+)*)"
 _ABBREVIATED_TITLE = r"(?:(?:Mr|Mrs|Ms|Dr|Gen|Col|Lt|Maj|Capt|Sgt|Sen|Rep)\.\s+)?"
@@ -457,7 +459,10 @@ def _has_date(question: str, sentence: str) -> bool:
 
 def _has_place(question: str, sentence: str) -> bool:
     asked = content_stems(question)
-    return any(stem(m.group(1)) not in asked for m in _PLACE.finditer(sentence))
+    return any(
+        stem(m.group(1)) not in asked and not (_MONTHS.fullmatch(m.group(1)) or _DAYS.fullmatch(m.group(1)))
+        for m in _PLACE.finditer(sentence)
+    )
 
 
 # kind -> (question, sentence) -> whether the sentence holds that kind of thing
@@ -500,7 +505,7 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
 # A sentence that refers back ("using them against us") is also matched with the sentences either
 # side of it, at this share of that match.
 CONTEXT_SHARE = 0.7
-_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
+_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those|he|his|him|she|her)\b", re.I)
 _GAP = 4  # characters between two sentences of one paragraph or of two
 
 
@@ -677,9 +682,17 @@ def other_party(question: str, sentence: str) -> bool:
     if subject is None or _mentions(subject.group(1), toks):
         return False
     verb = stem(subject.group(2))  # what the subject does: "supported"
+    if verb in _GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
+        given = _PREPOSITION.split(question[subject.end() :])[0]
+        verb = next((stem(w) for w in reversed(words(given)) if w.islower() and content_stems(w)), verb)
     return any(  # that, just before "from Iran" / "by Iran" ("support from Iran", "backed and supported by")
         any(related(stem(w), verb) for w in words(sentence[: m.start()])[-_PARTY_REACH:]) for m in parties
     )
+
+
+# Verbs that say little beyond what they give ("given support", "provided training").
+_GIVING = frozenset(stem(w) for w in "give gave given provide provided offer offered lent extended".split())
+_PREPOSITION = re.compile(r"\b(?:in|to|for|against|during|with|from|by|of|on|at)\b")
 
 
 # How many words before "from X" / "by X" may say what X gives or does ("support and arms from Iran").

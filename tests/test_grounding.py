@@ -112,6 +112,8 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
     assert has_kind("person", "Who spoke?", "said Col. John Dorrian, the U.S. military spokesman.")
     assert not has_kind("person", "Who spoke?", "The Iraqi army spoke.")
     assert has_kind("place", "Where did they meet?", "They met in Baghdad this week.")
+    assert has_kind("place", "Which town did they free?", "They freed the town of Bashir in May.")
+    assert not has_kind("place", "Which town did they free?", "They freed the town in May.")
 
 
 @pytest.mark.parametrize(
@@ -261,6 +263,34 @@ def test_he_after_a_who_question_is_the_person_its_answer_named() -> None:
     said = "Harbour Post citing the Harbour Times reports: “They train, according to Harbour Times” [1]."
     outlets = {"Harbour Post citing the Harbour Times"}
     assert answered_person("Which analyst said so?", said, outlets) is None
+
+
+def test_he_after_a_who_question_is_replaced_by_the_person_named() -> None:
+    from rag.answer import Conversation, standalone_question
+    from rag.types import Answer, Timings
+
+    first = Answer(
+        question='Who called the plan "a mistake"?',
+        standalone_question='Who called the plan "a mistake"?',
+        answer="“It is a mistake,” said Omar Haddad, a former officer [1].",
+        abstained=False,
+        claims=(),
+        citations=(),
+        evidence=(),
+        conflicts=(),
+        passages=(),
+        backend="extractive",
+        timings=Timings(0.0, None, 0.0),
+    )
+    conv = Conversation(turns=[first])
+    # the follow-up asks about him, not about the plan again
+    assert standalone_question("Which think tank does he work for?", conv) == (
+        "Which think tank does Omar Haddad work for?"
+    )
+    assert standalone_question("What did his unit do?", conv) == "What did Omar Haddad's unit do?"
+    # another pronoun still needs the earlier question: it is carried along
+    said = standalone_question("What did he say about them?", conv)
+    assert said.startswith("What did he say about them? (follow-up to: ") and "Omar Haddad" in said
 
 
 def test_words_the_question_quotes_find_the_sentence_that_says_them() -> None:
