@@ -505,7 +505,7 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
 # A sentence that refers back ("using them against us") is also matched with the sentences either
 # side of it, at this share of that match.
 CONTEXT_SHARE = 0.7
-_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those|he|his|him|she|her)\b", re.I)
+_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
 _GAP = 4  # characters between two sentences of one paragraph or of two
 
 
