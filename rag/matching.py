@@ -218,6 +218,8 @@ def related(a: str, b: str) -> bool:
     letters or fewer must be most of the longer one); or synonyms in one's most common sense
     (see `synonyms`: "connect" / "tie", "assist" / "aid", "wound" / "injure")."""
     short, long = sorted((a, b), key=len)
+    if long == short + "y" and len(short) <= 5:  # "part" / "party", "arm" / "army", "count" / "county"
+        return False
     if a == b or (long.startswith(short) and (len(short) >= 6 or len(long) - len(short) <= 3)):
         return True
     return b in synonyms(a) or a in synonyms(b)

@@ -300,6 +300,9 @@ def test_words_the_options_share_with_the_rest_of_the_question_take_no_side() ->
         ("kill", "defeat", False),  # a rarer sense ("kill the bill") does not count
         ("bas", "barium", False),  # a stem of three letters has no synonyms
         ("state", "statement", False),
+        ("part", "party", False),  # a short stem and its -y word are two words
+        ("arm", "army", False),
+        ("fight", "fighter", True),
     ],
 )
 def test_related_stems_include_synonyms_of_the_common_sense(a: str, b: str, expected: bool) -> None:
