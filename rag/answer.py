@@ -25,6 +25,7 @@ from rag.evidence import (
     ScoredQuote,
     Similarity,
     asked_kind,
+    asks,
     axes,
     detect_conflicts,
     has_kind,
@@ -268,7 +269,8 @@ def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequenc
             or (kind == "person" and not _ROLE_ASKED.search(part))
         ):
             return None
-        pool = every_sentence if kind == "speaker" else sentences
+        # a headline that asks ("Are the militias getting friendlier?") holds no answer
+        pool = [s for s in (every_sentence if kind == "speaker" else sentences) if not asks(s)]
         # "When?" scores a sentence with a calendar date higher, but "this week" answers it too;
         # "Which general?" one with "Gen." before a name, but any name not the question's may
         if any(has_kind(kind, part, s) or _loosely(kind, part, s) for s in pool):

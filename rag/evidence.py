@@ -435,8 +435,8 @@ def _is_modifier(word: str, asked: set[str]) -> bool:
 
 def _has_count(question: str, sentence: str) -> bool:
     head = counted(question)
-    if head:
-        return counts(head, question, sentence)
+    if head:  # not a count of what someone else gives ("How much has Iran given?": "$1 billion from Baghdad")
+        return counts(head, question, sentence) and not other_party(question, sentence)
     new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
     return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
 
@@ -655,14 +655,16 @@ _PARTY = re.compile(r"\b(from|by)\s+(?:the\s+)?([A-Z][\w'’.-]*(?:\s+(?:of\s+)?
 def _mentions(name: str, toks: set[str]) -> bool:
     """Whether words `toks` name `name`: all its words, or its initials ("United States" / "US",
     as `words` writes "U.S.")."""
-    own = [w for w in words(name) if w[0].isupper()]
-    return bool(own) and (all(w in toks for w in own) or "".join(w[0] for w in own) in toks)
+    own = [re.sub(r"['’]s$", "", w) for w in words(name) if w[0].isupper()]  # "Iraq's" names Iraq
+    bare = {re.sub(r"['’]s$", "", w) for w in toks}
+    return bool(own) and (all(w in bare for w in own) or "".join(w[0] for w in own) in bare)
 
 
 # The named subject of a yes/no question: who does what it asks about ("Has the United States
 # supported …?").
 _SUBJECT = re.compile(
-    r"^\W*(?i:has|have|had|did|does|do|is|are|was|were|will|would|can|could)\s+(?:the\s+)?"
+    r"^\W*(?i:how\s+(?:much|many)(?:\s+[\w'’-]+){0,3}?\s+)?"  # "How much money has Iran given …?"
+    r"(?i:has|have|had|did|does|do|is|are|was|were|will|would|can|could)\s+(?:the\s+)?"
     r"([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?:\w+ly\s+)?([a-z][\w-]*)"
 )
 
@@ -684,9 +686,15 @@ def other_party(question: str, sentence: str) -> bool:
     verb = stem(subject.group(2))  # what the subject does: "supported"
     if verb in _GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
         given = _PREPOSITION.split(question[subject.end() :])[0]
-        verb = next((stem(w) for w in reversed(words(given)) if w.islower() and content_stems(w)), verb)
+        verb = counted(question) or next(  # "How much money has Iran given …?" → money
+            (stem(w) for w in reversed(words(given)) if w.islower() and content_stems(w)), verb
+        )
+
+    def does(w: str) -> bool:  # a word for what the subject does or gives ("funding" for money)
+        return related(stem(w), verb) or (verb in _MONEY and stem(w) in _MONEY)
+
     return any(  # that, just before "from Iran" / "by Iran" ("support from Iran", "backed and supported by")
-        any(related(stem(w), verb) for w in words(sentence[: m.start()])[-_PARTY_REACH:]) for m in parties
+        any(does(w) for w in words(sentence[: m.start()])[-_PARTY_REACH:]) for m in parties
     )
 
 

@@ -200,6 +200,17 @@ def test_what_is_the_name_of_asks_for_a_name_next_to_the_thing() -> None:
     q = "What was the name of the village near Mosul whose shepherds were beaten?"
     assert not has_kind("name", q, "Human Rights Watch said shepherds from a village near Mosul were beaten.")
     assert absent_kind(q, ["Human Rights Watch said shepherds from a village near Mosul were beaten."])
+    # a headline that asks names things but answers nothing
+    assert absent_kind(q, ["Are Mosul Shepherds Safe From the Village Militias?"])
+
+
+def test_an_amount_someone_else_gives_is_no_answer_to_what_the_one_asked_gives() -> None:
+    budget = "The board enjoys funding from the Harbour government, receiving $1 billion from its budget."
+    assert not has_kind("number", "How much money has Iran given the harbour board?", budget)
+    assert absent_kind("How much money has Iran given the harbour board?", [budget])
+    assert has_kind("number", "How much money has the Harbour government given the board?", budget)
+    # "from Harbour's budget" in the question names the Harbour of the sentence
+    assert has_kind("number", "How much money does the board receive from Harbour's budget?", budget)
 
 
 def test_someone_s_words_need_that_one_saying_them() -> None:
