@@ -29,6 +29,7 @@ from rag.evidence import (
     axes,
     detect_conflicts,
     has_kind,
+    part_answers,
     people,
     question_parts,
     question_terms,
@@ -468,6 +469,7 @@ class Answerer:
                 min_score=cutoff,
                 side_min_score=self.min_relevance,
                 weights=self.weights,
+                parts=part_answers(focus or standalone, scored, self.min_relevance, self.weights, norm),
             )
             conflicts = detect_conflicts(
                 standalone,

@@ -805,6 +805,58 @@ def antecedent(best: ScoredQuote, scored: Sequence[ScoredQuote]) -> ScoredQuote 
     return before if before is not None and before.answers else None
 
 
+# "Which came first: A or B?" asks when each happened.
+_WHICH_FIRST = re.compile(
+    r"^\W*which (?:\w+ )?(?:came|happened|was|occurred|took place)(?: \w+)? (?:first|earlier|later|last)\b"
+    r"[,:]?\s+(?P<a>.+?),?\s+or\s+(?P<b>[^?]+)\?",
+    re.I,
+)
+
+
+def asked_parts(question: str) -> list[str]:
+    """The questions a compound question asks, each to be answered (see `question_parts`); "Which
+    came first: A or B?" asks "When A?" and "When B?"."""
+    out = []
+    for part in question_parts(question):
+        order = _WHICH_FIRST.match(part)
+        out += [f"When {order['a']}?", f"When {order['b']}?"] if order else [part]
+    return out
+
+
+def part_answers(
+    question: str,
+    scored: Sequence[ScoredQuote],
+    min_score: float,
+    weights: Callable[[str], float] = lambda _: 1.0,
+    normalise: Callable[[str], str] = str,
+) -> list[ScoredQuote]:
+    """For a question of several parts (see `asked_parts`), the best sentence for each part: its
+    score for the whole question plus its lexical match to the part and a bonus when it holds the
+    kind of thing the part asks for (see `score_quotes`). "Which
+    NATO member did Baghdad tell to leave, and on what date was the offensive launched?" needs
+    the sentence naming Turkey and the one dating the offensive, which the whole question's
+    score may rank below a sentence sharing words with both. None for a question of one part."""
+    # a part that refers to another ("in what year was it made?") is answered with that one
+    parts = [p for p in asked_parts(question) if not _REFERS.search(p) and not _PRONOUN.search(p)]
+    pool = [s for s in scored if s.score >= min_score]
+    if len(parts) < 2 or not pool:
+        return []
+    texts = {id(s): normalise(s.quote.text) for s in pool}
+    out: list[ScoredQuote] = []
+    for part in parts:
+        own = normalise(part)
+        kind = asked_kind(own)
+
+        def fit(s: ScoredQuote, own: str = own, kind: AnswerKind | None = kind) -> float:
+            held = kind is not None and has_kind(kind, own, texts[id(s)])
+            return s.score + 0.5 * lexical_match(own, texts[id(s)], weights) + ANSWER_TYPE_BONUS * held
+
+        best = max(pool, key=fit)
+        if best not in out:
+            out.append(best)
+    return out
+
+
 def select_evidence(
     question: str,
     passages: Sequence[Passage],
@@ -814,14 +866,16 @@ def select_evidence(
     side_min_score: float | None = None,
     per_doc: int = 2,
     weights: Callable[[str], float] = lambda _: 1.0,
+    parts: Sequence[ScoredQuote] = (),
 ) -> list[Evidence]:
     """For each article with a relevant sentence (see `relevant`): its best sentences.
 
     A sentence holding what the question asks for, or answering a yes/no question outright (see
     `answers_claim`), comes first; a second sentence is kept when it scores within 15% of the
     first; then best first. When the first refers back with a pronoun to what is asked for, the
-    sentence it refers to comes with it instead (see `antecedent`). Articles holding what is asked
-    for come first, then by their first sentence's score.
+    sentence it refers to comes with it instead (see `antecedent`). `parts`: the sentences that
+    answer the parts of a compound question (see `part_answers`), kept before all others.
+    Articles holding what is asked for come first, then by their first sentence's score.
     """
     turns_on = axes(question)
     claim = yes_no_claim(question)
@@ -829,7 +883,7 @@ def select_evidence(
     lexical = [ax.stance for ax in turns_on if ax.name != CLAIM_AXIS] + outright
     pairs = [ax.name for ax in turns_on if not ax.own]  # the opposite pairs of `rag.matching`
     by_doc: dict[str, list[ScoredQuote]] = {}
-    for s in relevant(scored, lexical, min_score, side_min_score):
+    for s in [*parts, *(s for s in relevant(scored, lexical, min_score, side_min_score) if s not in parts)]:
         by_doc.setdefault(s.quote.doc_id, []).append(s)
     meta = {p.doc_id: p for p in passages}
     out = []
@@ -839,7 +893,7 @@ def select_evidence(
         return s.answers or any(f(s.quote.text) for f in outright)
 
     for doc, found in by_doc.items():
-        flags = [answers(s) for s in found]  # once each: a claim's sides are read word by word
+        flags = [answers(s) or s in parts for s in found]  # once each: a claim's sides are read word by word
         items = [s for s, f in zip(found, flags, strict=True) if f]  # what answers first,
         items += [s for s, f in zip(found, flags, strict=True) if not f]  # then best first
         if any(flags):
@@ -850,6 +904,8 @@ def select_evidence(
         if before is not None:  # "As a former commander …, his loyalties are in question"
             answering.add(doc)
             chosen = [before, items[0]]
+        own = [s for s in found if s in parts]  # each part's answer, whatever its score
+        chosen = own + [s for s in chosen if s not in own][: max(0, per_doc - len(own))]
         stance = 0
         if pairs:
             signs = {stance_on(s.quote.text, pairs[0]) for s in chosen} - {0}

@@ -300,3 +300,33 @@ def test_on_a_dispute_a_restated_yes_no_claim_is_a_verdict() -> None:
     assert not restates(q, "The council wanted the bridge to stay open.")  # the answer to a yes/no
     assert restates(q, "The council wanted the bridge to stay open.", disputed=True)  # a verdict
     assert not restates(q, "The mayor said the bridge will stay open.", disputed=True)  # a source's words
+
+
+def test_which_came_first_asks_when_each_happened() -> None:
+    from rag.evidence import asked_parts
+
+    assert asked_parts("Which happened first: the bridge opening or the flood, and in which months?") == [
+        "When the bridge opening?",
+        "When the flood?",
+        "in which months?",
+    ]
+    assert asked_parts("Who opened the bridge?") == ["Who opened the bridge?"]
+
+
+def test_each_part_of_a_compound_question_keeps_the_sentence_that_answers_it() -> None:
+    from rag.evidence import part_answers
+
+    q = "Which town did the council repair, and on what date did the flood start?"
+    topical = _scored(1, "a", "The council met about the flood and the town.", 0.62)
+    town = _scored(2, "a", "The council repaired the town of Elmsby.", 0.50)
+    dated = _scored(3, "b", "The flood started on March 3.", 0.48)
+    scored = [topical, town, dated]
+    assert part_answers(q, scored, 0.3) == [town, dated]
+    # both kept as evidence, ahead of the topical sentence of their article
+    passages = [_passage(1, "a", f"{topical.quote.text} {town.quote.text}"), _passage(3, "b", "The flood.")]
+    evidence = select_evidence(q, passages, scored, min_score=0.45, parts=[town, dated])
+    assert [e.quotes[0] for e in evidence] == [town.quote, dated.quote]
+    assert part_answers("Which town did the council repair?", scored, 0.3) == []  # one part
+    # a part that refers to the other is answered with it
+    refers = "Which town did the council repair, and in what year was it built?"
+    assert part_answers(refers, scored, 0.3) == []
