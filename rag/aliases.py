@@ -198,24 +198,33 @@ class Aliases:
         """`groups`, canonical form first; `unsearched` forms are matched but not added to a word
         search (no text writes them alone)."""
         canonical = {_key(form): g[0] for g in groups for form in g[1:]}
+        # a canonical acronym is matched too, for its plural ("PMUs")
+        canonical |= {_key(g[0]): g[0] for g in groups if re.fullmatch(_ACRONYM, g[0])}
         pattern = None
         if canonical:
             forms = sorted(canonical, key=len, reverse=True)
-            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(_form_pattern(f) for f in forms) + r")(?![\w-])")
+            # an acronym also in the plural ("PMUs" for the units)
+            alternatives = (_form_pattern(f) + ("s?" if re.fullmatch(_ACRONYM, f) else "") for f in forms)
+            pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])")
         return cls(tuple(tuple(g) for g in groups), frozenset(unsearched), pattern, canonical)
+
+    def _form(self, written: str) -> str:
+        """The known form a match of the pattern writes ("PMUs" → "PMU")."""
+        key = _key(written)
+        return key if key in self._canonical else key[:-1]
 
     def normalise(self, text: str) -> str:
         """`text` with every known alias replaced by its group's canonical form."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda m: self._canonical[_key(m.group(0))], text)
+        return self._pattern.sub(lambda m: self._canonical[self._form(m.group(0))], text)
 
     def expand(self, text: str) -> str:
         """`text` followed by the other forms of every name it uses ("Hashd al-Shaabi" → "…
         (PMF, Popular Mobilization Forces)"), so a word search finds articles that use another."""
         if self._pattern is None:
             return text
-        matched = {_key(m.group(0)) for m in self._pattern.finditer(text)}  # forms other than canonical
+        matched = {self._form(m.group(0)) for m in self._pattern.finditer(text)}  # forms other than canonical
         canonical = {g[0] for g in self.groups if re.search(rf"(?<![\w-]){re.escape(g[0])}(?![\w-])", text)}
         used = {self._canonical[k] for k in matched} | canonical  # the groups the text names
         said = matched | canonical  # the forms it writes

@@ -43,6 +43,7 @@ def test_the_articles_imply_more_names_for_the_same_thing() -> None:
     # "known in Arabic as"; a shorter name the texts use alone; a hyphen or a space; the first
     # word alone; initials no text writes.
     assert norm("Popular Mobilization Units") == norm("Hashd al-Shaabi") == norm("Hashd") == norm("PMU")
+    assert norm("the PMUs") == norm("the PMU")  # an acronym in the plural
     assert norm("Hashd al Shaabi") == norm("Hashd al-Shaabi") != "Hashd al-Shaabi"
     assert norm("Shiite leaders") == "Shiite leaders"  # "Shiite" is used outside the name too
     assert norm("Islamic scholars") == "Islamic scholars"  # used alone: no alias
