@@ -665,7 +665,7 @@ def _mentions(name: str, toks: set[str]) -> bool:
 _SUBJECT = re.compile(
     r"^\W*(?i:how\s+(?:much|many)(?:\s+[\w'’-]+){0,3}?\s+)?"  # "How much money has Iran given …?"
     r"(?i:has|have|had|did|does|do|is|are|was|were|will|would|can|could)\s+(?:the\s+)?"
-    r"([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?:\w+ly\s+)?([a-z][\w-]*)"
+    r"([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?:(?:\w+ly|ever|still|already|now|also|yet)\s+)?([a-z][\w-]*)"
 )
 
 
