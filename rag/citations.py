@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.evidence import passage_quotes
+from rag.grammar import ABBREVIATIONS
 from rag.leaks import leak
 from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, polarity, stances
 from rag.types import Claim, Passage, Quote
@@ -21,9 +22,7 @@ from rag.types import Claim, Passage, Quote
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _CITES_AFTER_END = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
 _ONLY_CITES = re.compile(r"(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+[.!?]*")
-_ABBREV = re.compile(
-    r"\b(?:[A-Z]|Mr|Mrs|Ms|Dr|Col|Gen|Lt|Capt|Sen|Rep|St|U\.S|U\.N|U\.K|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.$"
-)
+_ABBREV = re.compile(r"\b(?:[A-Z]|U\.S|U\.N|U\.K|" + "|".join(ABBREVIATIONS) + r")\.$")
 # How much of a sentence's content must appear in the cited sentence(s). Chosen so that a faithful
 # paraphrase passes and an invented sentence sharing a few topic words does not (tests/test_citations.py).
 MIN_COVERAGE = 0.6

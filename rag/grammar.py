@@ -16,6 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 DONT_KNOW = "I don't know."
+# Words written with a full stop that ends no sentence ("Col. Srud Barzanji", "on Oct. 17"): a
+# cited sentence may hold them, so a model can copy a date or a title as the article writes it.
+ABBREVIATIONS = (
+    "Mr Mrs Ms Dr Prof Col Gen Lt Capt Maj Sgt Sen Rep Gov St "
+    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+).split()
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,20 @@ def cited_answer(numbers: Iterable[int], max_sentences: int = 3) -> Constraint:
     gbnf = "\n".join(
         [
             f'root ::= "{DONT_KNOW}" | sentence {more}',
-            # A full stop inside a sentence only after a capital or a digit: "U.S. troops", "1.5"
-            # (not "fighters.Source").
-            'sentence ::= [A-Z] body cite "."',
-            r'body ::= ([^\[\]\n.!?] | [A-Z0-9] ".")+',
+            # A full stop inside a sentence only after a capital or a digit, "U.S. troops", "1.5"
+            # (not "fighters.Source"), or an abbreviation: "Col. Barzanji", "Oct. 17".
+            'sentence ::= (abbreviation | [A-Z]) body cite "."',
+            r'body ::= ([^\[\]\n.!?] | [A-Z0-9] "." | abbreviation)+',
+            f"abbreviation ::= {_gbnf_alternatives(a + '.' for a in ABBREVIATIONS)}",
             'cite ::= " [" num "]" ("[" num "]")?',
             f"num ::= {_gbnf_alternatives(nums)}",
         ]
     )
     num = _re_alternatives(nums)
-    sentence = rf"[A-Z](?:[^\[\]\n.!?]|[A-Z0-9]\.)+ \[{num}\](?:\[{num}\])?\."
+    abbreviation = _re_alternatives(a + "." for a in ABBREVIATIONS)
+    sentence = (
+        rf"(?:{abbreviation}|[A-Z])(?:[^\[\]\n.!?]|[A-Z0-9]\.|{abbreviation})+ \[{num}\](?:\[{num}\])?\."
+    )
     pattern = rf"{re.escape(DONT_KNOW)}|{sentence}(?: {sentence}){{0,{max_sentences - 1}}}"
     return Constraint(gbnf, pattern)
 

@@ -14,11 +14,13 @@ GOOD = [
     "The PMF wants the Americans to go home [2].",
     "The U.S. trained 1.5 units [2][4]. Iraq disagreed [4].",
     "Ab [2]. Bc d [4]. De f [2].",
+    "Col. Barzanji said it began on Oct. 17 [2].",  # abbreviations as the article writes them
 ]
 BAD = [
     "The PMF wants the Americans to go home.",  # no citation
     "The PMF wants them home [3].",  # not a given number
     "Fighters.Source [2].",  # a full stop inside a word
+    "It began in Octo. Then it ended [2].",  # no abbreviation: a sentence without a citation
     "Ab [2]. Bc [2]. Cd [2]. De [2].",  # a fourth sentence
     "I don't know",
 ]
