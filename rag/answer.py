@@ -583,7 +583,8 @@ class Answerer:
         quotes = self._asked_for(g, kinds, said)
         room = ANSWER_SENTENCES - len(said) - len(quotes)
         top = g.evidence[0] if g.evidence else None
-        if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, supports):
+        asked = norm(g.standalone)
+        if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, supports, asked):
             quotes.append((top.doc_id, _quoted(_source(top), top.quotes[0])))
             room -= 1
         if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
@@ -600,13 +601,17 @@ class Answerer:
         kinds: Sequence[tuple[str, AnswerKind | None]],
         said: Sequence[str],
         supports: Iterable[_Cited],
+        asked: str,
     ) -> bool:
         """Whether the model's supported sentences `said` give sentence `q`: one rests on it
         (`supports`: the quotes that support them; quoting it again would repeat the model, though
-        the model may have kept its topic and dropped its fact), they state most of its words
-        (`TOP_SAID`), or they hold what each part of the question asks for (`kinds`: each part
-        and what it asks for) when it asks for a kind `has_kind` can check."""
-        if any(c.supported and c.quote.overlaps(q) for c in supports):
+        the model may have kept its topic and dropped its fact) and one says more than the
+        question `asked` (a word or number of its own: "Iraq's parliament passed the law [1]"
+        only repeats "… before or after Iraq's parliament passed the law?"), they state most of
+        its words (`TOP_SAID`), or they hold what each part of the question asks for (`kinds`:
+        each part and what it asks for) when it asks for a kind `has_kind` can check."""
+        more = any(content_stems(c) - content_stems(asked) or numbers(c) - numbers(asked) for c in said)
+        if more and any(c.supported and c.quote.overlaps(q) for c in supports):
             return True
         if states_most(self.aliases.normalise(q.text), said):
             return True

@@ -256,6 +256,23 @@ def test_the_sentence_grounding_ranked_first_is_quoted_when_the_model_left_it_ou
     assert real_engine.ask(q, backend="scripted").answer == f"The PMF militias formed in 2014 [{n}]."
 
 
+def test_a_model_sentence_that_only_repeats_the_question_does_not_stand_for_the_evidence(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = (
+        "Did special forces begin training the recruits before or after the parliament passed the law "
+        "legalizing the militias?"
+    )
+    first = real_engine.ask(q, backend="extractive")
+    assert "Dec. 4" in first.answer, first.answer
+    n = _cited(first, "003")
+    # true and resting on the sentence that answers, but it says nothing the question did not
+    said = "The parliament passed the law legalizing the militias"
+    scripted.enqueue(f"{said} [{n}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith(said) and "Dec. 4" in a.answer, a.answer
+
+
 def test_a_compound_question_gets_the_article_the_model_left_out(
     real_engine: Engine, scripted: ScriptedLLM
 ) -> None:
