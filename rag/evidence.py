@@ -15,6 +15,7 @@ from typing import Literal
 
 from rag.matching import (
     CLAIM_AXIS,
+    GIVING,
     STOPWORDS,
     affirms_denied,
     claim_stance,
@@ -684,7 +685,7 @@ def other_party(question: str, sentence: str) -> bool:
     if subject is None or _mentions(subject.group(1), toks):
         return False
     verb = stem(subject.group(2))  # what the subject does: "supported"
-    if verb in _GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
+    if verb in GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
         given = _PREPOSITION.split(question[subject.end() :])[0]
         verb = counted(question) or next(  # "How much money has Iran given …?" → money
             (stem(w) for w in reversed(words(given)) if w.islower() and content_stems(w)), verb
@@ -698,8 +699,6 @@ def other_party(question: str, sentence: str) -> bool:
     )
 
 
-# Verbs that say little beyond what they give ("given support", "provided training").
-_GIVING = frozenset(stem(w) for w in "give gave given provide provided offer offered lent extended".split())
 _PREPOSITION = re.compile(r"\b(?:in|to|for|against|during|with|from|by|of|on|at)\b")
 
 

@@ -239,6 +239,8 @@ def predicate_terms(question: str) -> set[str]:
     return {stem(w) for w in toks if w.islower() and _is_content(w)} - _NO_CLAIM
 
 
+# Verbs that say little beyond what they give ("given support", "provided training").
+GIVING = frozenset(stem(w) for w in "give gave given provide provided offer offered lent extended".split())
 # Words that carry no claim of their own: adverbs of time and degree ("Has it ever …", "still"),
 # and "given" of "has given support".
 _NO_CLAIM = frozenset(stem(w) for w in "still ever already yet really actually given".split())
@@ -262,7 +264,9 @@ def states_claim(
     predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied."""
     claim = predicate_terms(question)
     found = {c for c in claim for w in words(sentence) if related(stem(w), c)}
-    total = sum(weights(c) for c in claim)
+    # a verb of giving counts when stated, but is not needed ("never been supported" states
+    # "Has the US provided support?": what is given is the claim)
+    total = sum(weights(c) for c in claim - GIVING)
     return total > 0 and sum(weights(c) for c in found) >= (CLAIM_SHARE if share is None else share) * total
 
 

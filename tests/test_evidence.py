@@ -225,6 +225,14 @@ def test_ever_and_still_claim_nothing() -> None:
     assert predicate_terms("Is the board still asking?") == {"board", "ask"}
 
 
+def test_a_verb_of_giving_is_not_needed_to_state_what_is_given() -> None:
+    from rag.matching import claim_stance
+
+    q = "Has the United States ever provided military support to fighters?"
+    assert claim_stance(q, "The board has never been supported by the U.S.") == -1
+    assert claim_stance(q, "The coalition provided guns to the fighters.") == 1  # stated, it counts
+
+
 def test_a_sentence_that_only_restates_a_wh_question_answers_nothing() -> None:
     from rag.evidence import restates
 
