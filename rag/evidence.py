@@ -831,10 +831,10 @@ def part_answers(
 ) -> list[ScoredQuote]:
     """For a question of several parts (see `asked_parts`), the best sentence for each part: its
     score for the whole question plus its lexical match to the part and a bonus when it holds the
-    kind of thing the part asks for (see `score_quotes`). "Which
-    NATO member did Baghdad tell to leave, and on what date was the offensive launched?" needs
-    the sentence naming Turkey and the one dating the offensive, which the whole question's
-    score may rank below a sentence sharing words with both. None for a question of one part."""
+    kind of thing the part asks for (see `score_quotes`), among the sentences scoring `min_score`
+    at least. "Which town did they rebuild, and on what date did the flood start?" needs the
+    sentence naming the town and the one dating the flood, which the whole question's score may
+    rank below a sentence sharing words with both. None for a question of one part."""
     # a part that refers to another ("in what year was it made?") is answered with that one
     parts = [p for p in asked_parts(question) if not _REFERS.search(p) and not _PRONOUN.search(p)]
     pool = [s for s in scored if s.score >= min_score]
