@@ -951,7 +951,7 @@ def takes_sides(question: str, sentence: str) -> bool:
 AFFIRM_SHARE = 2 / 3
 # Most sentences a reader is asked about for the side no words give, per question (each costs
 # the local model about 1.5 s on 2 cores).
-CONFIRM_MOST = 3
+CONFIRM_MOST = 6
 
 
 def detect_conflicts(

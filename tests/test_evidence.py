@@ -136,7 +136,8 @@ def test_a_reader_finds_the_yes_side_in_other_words_but_only_against_a_denial() 
 
 
 def test_the_reader_is_asked_about_a_few_sentences_at_most() -> None:
-    others = [_scored(2, "b", f"The old bridge was painted in spring number {i}.", 0.5) for i in range(6)]
+    painted = [f"The old bridge was painted in spring number {i}." for i in range(CONFIRM_MOST + 3)]
+    others = [_scored(2, "b", text, 0.5) for text in painted]
     asked: list[str] = []
     detect_conflicts(
         BRIDGE_Q, [DENIES, *others], min_score=0.46, says_yes=lambda q, s: asked.append(s) or False
