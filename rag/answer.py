@@ -610,7 +610,8 @@ class Answerer:
         only repeats "… before or after Iraq's parliament passed the law?"), they state most of
         its words (`TOP_SAID`), or they hold what each part of the question asks for (`kinds`:
         each part and what it asks for) when it asks for a kind `has_kind` can check."""
-        more = any(content_stems(c) - content_stems(asked) or numbers(c) - numbers(asked) for c in said)
+        words_asked, numbers_asked = content_stems(asked), numbers(asked)
+        more = any(content_stems(c) - words_asked or numbers(c) - numbers_asked for c in said)
         if more and any(c.supported and c.quote.overlaps(q) for c in supports):
             return True
         if states_most(self.aliases.normalise(q.text), said):
