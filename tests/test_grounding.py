@@ -203,6 +203,14 @@ def test_what_is_the_name_of_asks_for_a_name_next_to_the_thing() -> None:
     assert absent_kind(q, ["Human Rights Watch said shepherds from a village near Mosul were beaten."])
     # a headline that asks names things but answers nothing
     assert absent_kind(q, ["Are Mosul Shepherds Safe From the Village Militias?"])
+    # what is named ends at a participle; a name may be given further on ("known as …")
+    q = "What is the name of the electoral alliance led by the man whose adviser is Ruiz?"
+    assert named(q) == "alliance"
+    assert has_kind("name", q, "He leads the electoral alliance of former fighters, known as Fatah.")
+    # whose leaders: "the IS leaders" are named by a sentence on IS leaders, not on any leader
+    q = "What are the names of the five IS leaders captured in the raid?"
+    assert not has_kind("name", q, "Hadi al-Ameri, the leader of the Badr organization, spoke.")
+    assert has_kind("name", q, "The raid caught five IS leaders, among them Abu Omar.")
 
 
 def test_an_amount_someone_else_gives_is_no_answer_to_what_the_one_asked_gives() -> None:
@@ -349,6 +357,12 @@ def test_a_compound_question_asks_for_what_each_part_asks_for() -> None:
         "how many fighters?",
     ]
     assert question_parts("Did they stay and fight?") == ["Did they stay and fight?"]
+    # a word between "and" and the question word ("and roughly how many years …")
+    q = "In what year did the group form, and roughly how many years later did it merge?"
+    assert question_parts(q) == [
+        "In what year did the group form?",
+        "how many years later did it merge?",
+    ]
 
 
 def test_what_type_of_asks_for_a_word_of_its_own_before_the_thing() -> None:

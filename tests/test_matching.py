@@ -319,3 +319,4 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     wn = WordNet(root)
     assert wn.first_sense("assisting") == ["help", "assist", "aid"]  # the inflection undone
     assert wn.first_sense("qwzx") == []
+    assert wn.is_verb("armed") and wn.is_verb("assisting") and not wn.is_verb("militia")
