@@ -611,7 +611,13 @@ def score_quotes(
     nq = normalise(question)
     nf = normalise(focus) if focus else None
     # once per question, not per sentence: the kind each part asks for ("When …, and who …?")
-    asked = [(kind, part) for part in question_parts(nf or nq) if (kind := asked_kind(part))]
+    # a follow-up's kind is its own, but what it already says includes the question carried along:
+    # "Who does he believe brokered the deal?" after a question on al-Saadi is not answered by him
+    asked = [
+        (kind, f"{part} {nq}" if nf else part)
+        for part in question_parts(nf or nq)
+        if (kind := asked_kind(part))
+    ]
     cited = quoted_words(nf or nq)
 
     def match(text: str) -> float:  # to the question, and to the follow-up itself when there is one

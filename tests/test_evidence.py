@@ -418,3 +418,24 @@ def test_no_to_what_a_named_subject_did_is_said_of_that_subject() -> None:
     # a name that qualifies the subject rather than naming it asks nothing of that name
     assert about_subject("Do Harbour militia fighters say they need help?", "'We need no help,' one says.")
     assert about_subject("Did the militias need help?", "They did not need help.")  # no named subject
+
+
+def test_a_follow_up_is_not_answered_by_the_one_its_pronoun_stands_for() -> None:
+    from rag.evidence import score_quotes
+    from tests.test_citations import passage
+
+    text = "The deal was good, said Captain Ruiz. The deal was brokered by the federal government."
+    focus = "Who does he believe brokered the deal?"
+    standalone = f"{focus} (follow-up to: What weapons did Captain Ruiz get?)"
+
+    def flat(_q: str, texts: list[str]) -> list[float]:
+        return [0.0 for _ in texts]
+
+    answers = {
+        s.quote.text: s.answers for s in score_quotes(standalone, [passage(1, "a", text)], flat, focus=focus)
+    }
+    assert not answers["The deal was good, said Captain Ruiz."]  # he is the one asked about
+    # asked on its own, a person named answers "who"
+    assert {s.quote.text: s.answers for s in score_quotes(focus, [passage(1, "a", text)], flat)}[
+        "The deal was good, said Captain Ruiz."
+    ]
