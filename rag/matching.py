@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.synonyms import first_sense_synonyms
+from rag.synonyms import first_sense_synonyms, is_verb
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
 STOPWORDS = frozenset(
@@ -255,7 +255,7 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
     by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
     sentences on sides, never verifies anything."""
-    if not states_claim(question, sentence, weights):
+    if not states_claim(question, sentence, weights) or helps_otherwise(question, sentence):
         return 0
     sign = -1 if denied_terms(question, sentence) else 0 if ended(question, sentence) else 1
     negated = polarity(question)[1]
@@ -264,6 +264,34 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     # "no" to "without American assistance" states American assistance, not anyone's help
     stated = content_stems(sentence)
     return -sign if sign == -1 or all(any(related(n, s) for s in stated) for n in negated) else 0
+
+
+_HELP = stem("help")
+_ARTICLES = frozenset({"the", "a", "an", "to"})
+
+
+def helps_otherwise(question: str, sentence: str) -> bool:
+    """Whether the sentence helps someone do something to the one the question has helped: "help
+    fight the Islamic State" (or "to Help Fight Against ISIS") says nothing of "helping the
+    Islamic State"."""
+    asked = words(question)
+    if not any(related(stem(w), _HELP) for w in asked if w.islower()):
+        return False
+    toks = words(sentence)
+    for i, w in enumerate(toks):
+        if not related(stem(w.lower()), _HELP):
+            continue
+        after = [t for t in toks[i + 1 : i + 3] if t.lower() not in _ARTICLES][:1]
+        if not after or not _is_content(after[0]):
+            continue
+        nxt = after[0]
+        # a verb of its own after "help", not a word of the question: "help fight", "help rebuild"
+        # (lower case, or capitalised as "Help" is in a headline)
+        cased = nxt.islower() or (w[0].isupper() and i > 0)
+        own = not any(related(stem(nxt.lower()), stem(a.lower())) for a in asked)
+        if cased and own and is_verb(nxt.lower()):
+            return True
+    return False
 
 
 def ended(question: str, sentence: str) -> bool:

@@ -320,3 +320,11 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     assert wn.first_sense("assisting") == ["help", "assist", "aid"]  # the inflection undone
     assert wn.first_sense("qwzx") == []
     assert wn.is_verb("armed") and wn.is_verb("assisting") and not wn.is_verb("militia")
+
+
+def test_helping_someone_fight_a_group_is_not_helping_that_group() -> None:
+    q = "Is the council helping the Harbour Front?"
+    assert claim_stance(q, "The army should stay to help fight the Harbour Front, the council says.") == 0
+    assert claim_stance(q, "Town Turns to Navy, Not Council, to Help Fight Against the Harbour Front") == 0
+    assert claim_stance(q, "The council is helping the Harbour Front with money.") == 1
+    assert claim_stance("Is the council helping fight the Front?", "It helps fight the Front.") == 1
