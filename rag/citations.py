@@ -13,10 +13,19 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.evidence import passage_quotes
+from rag.evidence import passage_quotes, reversed_roles
 from rag.grammar import ABBREVIATIONS
 from rag.leaks import leak
-from rag.matching import content_stems, coverage, names, numbers, numbers_with_words, polarity, stances
+from rag.matching import (
+    content_stems,
+    coverage,
+    helps_otherwise,
+    names,
+    numbers,
+    numbers_with_words,
+    polarity,
+    stances,
+)
 from rag.types import Claim, Passage, Quote
 
 _CITE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
@@ -142,9 +151,20 @@ def check(
     flipped = (said & source_denied - source_said) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
+    return problems + _turned(claim, window)
+
+
+def _turned(claim: str, window: str) -> list[str]:
+    """How a claim turns the cited window's meaning: an aspect it lacks, roles the other way
+    round, who is helped, the opposite side of an axis."""
+    problems = []
     for aspect in _ASPECT.findall(claim):  # "still accusing" is not backed by "had accused"
         if not re.search(r"\b" + re.escape(aspect) + r"\b", window, re.I):
             problems.append(f"it says “{aspect.lower()}”, which the cited text does not")
+    if reversed_roles(claim, window):  # "The militias accuse the US" from "… accused by the U.S."
+        problems.append("it has the cited text's roles the other way round")
+    if helps_otherwise(claim, window):  # "The US helps the Islamic State" from "help fight the Islamic State"
+        problems.append("it says who is helped, where the cited text says whom they help fight")
     source_sides = {s.axis: s.sign for s in stances(window)}
     for s in stances(claim):
         if source_sides.get(s.axis) == -s.sign:

@@ -708,7 +708,8 @@ _PARTY = re.compile(r"\b(from|by)\s+(?:the\s+)?([A-Z][\w'’.-]*(?:\s+(?:of\s+)?
 def _mentions(name: str, toks: set[str]) -> bool:
     """Whether words `toks` name `name`: all its words, or its initials ("United States" / "US",
     as `words` writes "U.S.")."""
-    own = [re.sub(r"['’]s$", "", w) for w in words(name) if w[0].isupper()]  # "Iraq's" names Iraq
+    # "Iraq's" names Iraq; "US-led" names the US
+    own = [re.sub(r"['’]s$", "", p) for w in words(name) for p in w.split("-") if p[:1].isupper()]
     bare = {re.sub(r"['’]s$", "", w) for w in toks}
     return bool(own) and (all(w in bare for w in own) or "".join(w[0] for w in own) in bare)
 
@@ -786,7 +787,7 @@ def reversed_roles(question: str, sentence: str) -> bool:
     for m in _PASSIVE_BY.finditer(sentence):
         verb = stem(m.group(1))
         at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
-        if at is None:
+        if at is None or _passive(asked, at):  # "Were they accused by the US?" has it the same way
             continue
         agent = {part for w in words(m.group(2)) for part in w.split("-")}
         done_to = " ".join(asked[at + 1 : at + 1 + _OBJECT_REACH])  # "the United States"
@@ -805,7 +806,9 @@ def reversed_roles(question: str, sentence: str) -> bool:
 
 def _passive(asked: list[str], at: int) -> bool:
     """Whether the question's verb at `at` is passive: "Was the council accused …?", "… been accused"."""
-    return (asked[at - 1].lower() in _BE or asked[0].lower() in _BE) and not asked[at].endswith("ing")
+    # "were later accused", "have been accused"
+    be = any(w.lower() in _BE for w in asked[max(0, at - 3) : at]) or asked[0].lower() in _BE
+    return be and not asked[at].endswith("ing")
 
 
 # A passive verb with no one said to do it ("were later accused of destroying homes").

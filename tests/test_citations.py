@@ -227,3 +227,18 @@ def test_a_claim_that_something_goes_on_or_has_stopped_needs_its_source_to_say_s
     assert verify("They had accused the council of helping the smugglers [1].", [past])[0].supported
     now = passage(2, "002", "They are still accusing the council of helping the smugglers.")
     assert verify("They are still accusing the council of helping the smugglers [2].", [now])[0].supported
+
+
+def test_a_claim_with_the_roles_or_the_helped_turned_around_is_unsupported() -> None:
+    from rag.citations import check
+
+    accused = "The militias have been accused by the U.S.-led coalition of committing crimes."
+    assert check("The militias are accusing the U.S.-led coalition of committing crimes.", [accused], accused)
+    assert not check(accused, [accused], accused)  # the quote itself
+    later = "The Harbour Units, known as the Front, were later accused of destroying homes."
+    assert not check(later, [later], later)  # "were later accused": passive, as the quote is
+    fight = "The colonel thinks the U.S. military should stay to help fight the Harbour Front."
+    assert check("The U.S. military is helping the Harbour Front.", [fight], fight)
+    assert not check(
+        "The colonel thinks the U.S. military should stay to help fight the Harbour Front.", [fight], fight
+    )
