@@ -554,8 +554,8 @@ _GAP = 4  # characters between two sentences of one paragraph or of two
 
 def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
     """For each sentence that refers back ("using them against us") or speaks in the first person
-    ("we've been able to get …"), the text of it with the
-    sentences just before and after it in its article (when the passages hold them)."""
+    ("we've been able to get …"), the text of it with the sentences just before and after it in
+    its article (when the passages hold them)."""
     order = sorted(quotes, key=lambda q: (q.doc_id, q.start))
 
     def adjacent(a: Quote, b: Quote) -> bool:

@@ -250,8 +250,8 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     """Which answer a sentence gives to a yes/no question: +1 when it states at least
     `CLAIM_SHARE` of the question's predicate (see `predicate_terms`; terms weighted by `weights`,
     so "militia" in a corpus about militias counts little), -1 when it also denies one of those
-    terms (see `denied_terms`), 0 otherwise — and 0 for a sentence that tells of what ended on
-    whether something still goes on (see `ended`). A question that denies its own terms ("Is Iraq
+    terms (see `denied_terms`), 0 otherwise. On whether something still goes on, a sentence that
+    tells only of what ended takes no side (see `ended`). A question that denies its own terms ("Is Iraq
     going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
     by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
     sentences on sides, never verifies anything."""
