@@ -785,18 +785,16 @@ def reversed_roles(question: str, sentence: str) -> bool:
     units were later accused of destroying homes")."""
     asked = words(question)
     for m in _PASSIVE_BY.finditer(sentence):
-        verb = stem(m.group(1))
-        at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
-        if at is None or _passive(asked, at):  # "Were they accused by the US?" has it the same way
+        at = _active_at(asked, stem(m.group(1)))
+        if at is None:
             continue
         agent = {part for w in words(m.group(2)) for part in w.split("-")}
         done_to = " ".join(asked[at + 1 : at + 1 + _OBJECT_REACH])  # "the United States"
         if _mentions(done_to, agent):
             return True
     for m in _PASSIVE.finditer(sentence):  # no agent: "The Shiite units were later accused of …"
-        verb = stem(m.group(1))
-        at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
-        if at is None or _passive(asked, at):
+        at = _active_at(asked, stem(m.group(1)))
+        if at is None:
             continue
         doer = content_stems(" ".join(asked[1:at])) - NO_CLAIM  # "Are the militias accusing"
         if doer & content_stems(" ".join(words(sentence[: m.start()])[-_SUBJECT_REACH:])):
@@ -804,11 +802,15 @@ def reversed_roles(question: str, sentence: str) -> bool:
     return False
 
 
-def _passive(asked: list[str], at: int) -> bool:
-    """Whether the question's verb at `at` is passive: "Was the council accused …?", "… been accused"."""
-    # "were later accused", "have been accused"
+def _active_at(asked: list[str], verb: str) -> int | None:
+    """Where the question's words have `verb` (a stem) in the active voice; None when they lack it
+    or have it passive, as the sentence does ("Were they accused by the US?", "… been accused",
+    "were later accused")."""
+    at = next((i for i, w in enumerate(asked) if related(stem(w), verb)), None)
+    if at is None:
+        return None
     be = any(w.lower() in _BE for w in asked[max(0, at - 3) : at]) or asked[0].lower() in _BE
-    return be and not asked[at].endswith("ing")
+    return None if be and not asked[at].endswith("ing") else at
 
 
 # A passive verb with no one said to do it ("were later accused of destroying homes").

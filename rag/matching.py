@@ -300,7 +300,7 @@ def ended(question: str, sentence: str) -> bool:
     ("have stopped criticising", "have not been repeated")."""
     if not _ONGOING.search(question):
         return False
-    return bool(_PAST_PERFECT.search(sentence) or _CEASED.search(sentence) or _RECURS & polarity(sentence)[1])
+    return bool(_PAST_PERFECT.search(sentence)) or _stopped(sentence, polarity(sentence)[1])
 
 
 def states_claim(
@@ -352,12 +352,18 @@ _RECURS = frozenset(stem(w) for w in "repeated recurred continued resumed persis
 _CEASED = re.compile(r"\b(?:stopped|ceased|halted|abandoned|no longer)\b", re.I)
 
 
+def _stopped(sentence: str, denied: set[str]) -> bool:
+    """Whether a sentence says that something stopped, or (`denied`: the words it denies, see
+    `polarity`) that it did not recur."""
+    return bool(_CEASED.search(sentence) or _RECURS & denied)
+
+
 def denied_terms(question: str, sentence: str) -> set[str]:
     """Terms of the question's predicate that the sentence denies (see `polarity`); for a
     question about whether something goes on, every term it states when it says that it stopped
     or denies that it recurs."""
     stated, denied = polarity(sentence)
-    if _ONGOING.search(question) and (_RECURS & denied or _CEASED.search(sentence)):
+    if _ONGOING.search(question) and _stopped(sentence, denied):
         denied |= stated
     return {c for c in predicate_terms(question) if any(related(d, c) for d in denied)}
 
