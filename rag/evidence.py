@@ -35,7 +35,7 @@ from rag.matching import (
     words,
     yes_no_claim,
 )
-from rag.synonyms import is_verb
+from rag.synonyms import causes, is_person, is_verb
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -341,11 +341,11 @@ _CURRENCY = re.compile(
 def counts(head: str, question: str, sentence: str) -> bool:
     """Whether the sentence gives a count of `head` (a stem), other than the question's own numbers
     and years: for "how many", a number or quantity word at most four words before it ("at least
-    40 of the militias", "31 people", "five leading IS leaders"; not "hundreds of fighters
-    belonging to Shiite militias" for militias); for "how much", one at most eight words either
-    side ("funding from the government, receiving $1 billion"). A sentence that never names the
-    thing may count it under another name: a count next to a word of the question, when the
-    sentence shares `COUNT_CONTEXT` of the question's words."""
+    40 of the militias", "five leading IS leaders", "31 people from the unit" for its members; not
+    "hundreds of fighters belonging to Shiite militias" for militias); for "how much", one at most
+    eight words either side ("funding from the government, receiving $1 billion"). A sentence
+    that never names the thing may count it under another name: a count next to a word of the
+    question, when the sentence shares `COUNT_CONTEXT` of the question's words."""
     toks = words(sentence)
     given = numbers(question)
     much = bool(re.search(r"\bhow much\b", question, re.I))
@@ -366,6 +366,16 @@ def counts(head: str, question: str, sentence: str) -> bool:
         return False
 
     heads = [i for i, w in enumerate(toks) if related(head, stem(w))]
+    if is_person(head):
+        # a kind of person counted as people, said of them as the question says ("How many members
+        # of the Turkmen unit …?": "31 people from the predominantly ethnic Turkmen unit")
+        asked = content_stems(question) - {head}
+        heads += [
+            i
+            for i, w in enumerate(toks)
+            if w.lower() in _PLURALS
+            and any(related(stem(t), a) for t in toks[i + 1 : i + 1 + PEOPLE_REACH] for a in asked)
+        ]
     if heads:
         return any(count_near(i, 8 if much else 4, 8 if much else 0) for i in heads)
     # The thing under another name ("senior ISIS figures" / "five leading IS leaders"): a count
@@ -379,6 +389,8 @@ def counts(head: str, question: str, sentence: str) -> bool:
 
 # Words of a "how many" question a sentence must share to count the thing under another name.
 COUNT_CONTEXT = 3
+# Words after "people" within which a word of the question must say whom it counts.
+PEOPLE_REACH = 6
 
 
 # Words that end the description of what a "what is the name of …" question names.
@@ -473,10 +485,27 @@ def _is_modifier(word: str, asked: set[str]) -> bool:
     return word.lower() not in STOPWORDS and word[0].islower() and not content_stems(word) & asked
 
 
+# What happened to what "how many" counts: "How many fighters were killed …?" → "killed".
+_COUNTED_EVENT = re.compile(r"\bhow many\b[^?,]*?\b(?:were|was|had been|have been)\s+(\w+(?:ed|en))\b", re.I)
+
+
+def _counts_event(question: str, sentence: str) -> bool:
+    """Whether a sentence tells what the question's count is of ("were killed": "killed",
+    "died"; "wounded": "injured"); True when the question names no such event."""
+    said = [m.group(1).lower() for m in _COUNTED_EVENT.finditer(question)]
+    # the event or what it causes ("Six died" tells how many were killed)
+    events = {stem(w) for e in said for w in [e, *causes(e)]}
+    return not events or any(related(stem(w.lower()), e) for w in words(sentence) for e in events)
+
+
 def _has_count(question: str, sentence: str) -> bool:
     head = counted(question)
     if head:  # not a count of what someone else gives ("How much has Iran given?": "$1 billion from Baghdad")
-        return counts(head, question, sentence) and not other_party(question, sentence)
+        return (
+            counts(head, question, sentence)
+            and not other_party(question, sentence)
+            and _counts_event(question, sentence)
+        )
     new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
     return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
 

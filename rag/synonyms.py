@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib.util
 import mmap
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 _POS = ("noun", "verb", "adj", "adv")  # WordNet's order of a word's senses
+_NOUN_PERSON = 18  # the lexicographer file of people ("noun.person")
 # WordNet's detachment rules (morphy): a suffix and what replaces it.
 _RULES = {
     "noun": (
@@ -82,6 +84,29 @@ class WordNet:
         """Whether WordNet knows `word`, or the form it is inflected from, as a verb."""
         return any(self._offsets("verb", form) for form in _base_forms(word.lower(), "verb"))
 
+    def is_person(self, word: str) -> bool:
+        """Whether the most common sense of `word` as a noun, or of a form it is inflected from,
+        is a kind of person ("members", "fighter"; not "troops", a group)."""
+        return any(int(line.split()[1]) == _NOUN_PERSON for line in self._first_synsets("noun", word))
+
+    def causes(self, word: str) -> list[str]:
+        """What the most common sense of `word` as a verb causes, by the first word of each
+        result ("kill" → "die"); [] when unknown or when it causes nothing in WordNet."""
+        for line in self._first_synsets("verb", word):
+            f = line.split(b"|")[0].split()
+            at = 4 + 2 * int(f[3], 16)  # the pointer count, after the lemmas
+            pointers = [f[at + 1 + 4 * i : at + 5 + 4 * i] for i in range(int(f[at]))]
+            return [self._lemmas("verb", int(p[1]))[0] for p in pointers if p[0] == b">" and p[2] == b"v"]
+        return []
+
+    def _first_synsets(self, pos: str, word: str) -> Iterator[bytes]:
+        """The data line of the most common `pos` sense of each form `word` may be inflected from."""
+        for form in _base_forms(word.lower(), pos):
+            offsets = self._offsets(pos, form)
+            line = _find_line(self._data[pos], b"%08d" % offsets[0]) if offsets else None
+            if line is not None:
+                yield line
+
     def first_sense(self, word: str) -> list[str]:
         """The lemmas of `word`'s most common sense (its first synset over the parts of speech,
         nouns first), after undoing an inflection as WordNet's morphy does; [] when unknown."""
@@ -136,6 +161,18 @@ def is_verb(word: str) -> bool | None:
     """Whether a word can be a verb ("armed", "assisting"; not "militia"); None without WordNet."""
     wn = wordnet()
     return None if wn is None else wn.is_verb(word)
+
+
+def is_person(word: str) -> bool:
+    """Whether a noun names a kind of person ("member", "fighters"); False without WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.is_person(word)
+
+
+def causes(word: str) -> list[str]:
+    """What a verb's most common sense causes ("kill" → "die"); [] without WordNet."""
+    wn = wordnet()
+    return [] if wn is None else wn.causes(word)
 
 
 def first_sense_synonyms(stem: str) -> frozenset[str]:

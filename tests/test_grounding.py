@@ -328,6 +328,20 @@ def test_a_count_of_the_thing_under_another_name_is_next_to_the_question_s_verb(
     assert not has_kind("number", q, "Police captured five smugglers.")  # another event: too little shared
 
 
+def test_people_count_for_a_kind_of_person_said_of_them_as_the_question_says() -> None:
+    q = "How many members of the river unit were wounded in the ambush?"
+    assert has_kind("number", q, "Two died, and 14 people from the river unit were injured.")
+    assert not has_kind("number", q, "The city has more than a million people.")  # not of the unit
+    assert not has_kind("number", "How many weapons did the unit lose?", "14 people from the unit left.")
+
+
+def test_a_count_must_tell_the_event_the_question_counts() -> None:
+    q = "How many rebels were killed in the night raid on the hills?"
+    assert has_kind("number", q, "Twelve rebels died in the raid, the army said.")  # killing causes death
+    assert not has_kind("number", q, "The army agreed to have 900 new rebels trained after the raid.")
+    assert has_kind("number", "How many rebels are in the hills?", "About 900 rebels hide in the hills.")
+
+
 def test_a_why_question_asks_for_a_reason() -> None:
     q = "Why did the air force refuse to give them air cover?"
     assert asked_kind(q) == "reason"
