@@ -37,10 +37,21 @@ from rag.evidence import (
     says_when,
     score_quotes,
     select_evidence,
+    side_scores,
     states,
 )
 from rag.grammar import choice, cited_answer
-from rag.matching import STOPWORDS, as_asked, content_stems, names, numbers, stance_on, stem, words
+from rag.matching import (
+    STOPWORDS,
+    as_asked,
+    content_stems,
+    names,
+    numbers,
+    other_pole,
+    stance_on,
+    stem,
+    words,
+)
 from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
 from rag.types import (
@@ -439,11 +450,19 @@ class Answerer:
         question = question.strip()
         standalone = standalone_question(question, conversation)
         found = read_passages(self.retriever, self.aliases, standalone, k, filters, mode)
+        flip = other_pole(standalone)  # the other side of an opposite pair, asked in its own words
+        if flip is not None:
+            have = {p.chunk_id for p in found}
+            more = read_passages(self.retriever, self.aliases, flip[0], k, filters, mode)
+            found += [p for p in more if p.chunk_id not in have][:SIDE_PASSAGES]
         passages = number_passages(found, conversation)
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise
         focus = question if standalone != question else None
         scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
+        if flip is not None:
+            other = score_quotes(flip[0], passages, self.similarity, self.weights, norm, focus)
+            scored = side_scores(scored, other, flip[1])
         best = scored[0].score if scored else 0.0
         cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
         reason = None

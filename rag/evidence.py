@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
@@ -671,6 +671,21 @@ def score_quotes(
         )
         scored.append(ScoredQuote(q, 0.5 * float(d) + 0.5 * lex + bonus, float(d), lex, answers))
     return sorted(scored, key=lambda s: (-s.score, s.quote.n, s.quote.start))
+
+
+def side_scores(scored: Sequence[ScoredQuote], other: Sequence[ScoredQuote], axis: str) -> list[ScoredQuote]:
+    """`scored` (against the question), where a sentence taking a side of the opposite pair
+    `axis` keeps the better of its score and its score in `other` (against the question asked
+    of the other side, see `rag.matching.other_pole`): "time for the Americans to go home"
+    answers "Do they want US troops to remain?" as much as "… to leave?" (best first)."""
+    flipped = {(s.quote.doc_id, s.quote.start): s.score for s in other}
+    out = [
+        replace(s, score=max(s.score, flipped.get((s.quote.doc_id, s.quote.start), 0.0)))
+        if stance_on(s.quote.text, axis)
+        else s
+        for s in scored
+    ]
+    return sorted(out, key=lambda s: -s.score)
 
 
 def _axis_labels(axis: str) -> tuple[str, str]:

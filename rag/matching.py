@@ -9,7 +9,7 @@ the opposite of its source is caught even when the words overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -161,7 +161,7 @@ def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[int]:
     low = text.lower().replace("’", "'")
     hits = []
     for p in phrases:
-        for m in re.finditer(r"\b" + re.escape(p) + r"(?:s|ed|ing)?\b", low):
+        for m in _pole_matches(low, p):
             hits.append(m.start())
     return hits
 
@@ -192,6 +192,29 @@ def question_axes(question: str) -> list[str]:
     """The opposite pairs a question turns on ("did they want troops to stay?" → stay or leave)."""
     low = question.lower()
     return [axis for axis, plus, minus in _POLES if _phrase_hits(low, plus) or _phrase_hits(low, minus)]
+
+
+def other_pole(question: str) -> tuple[str, str] | None:
+    """The question asked of the other side of the first opposite pair it turns on, and that
+    pair: "Do they want US troops to remain?" → ("Do they want US troops to leave?", "stay or
+    leave"). The other side rarely shares the question's words; None when it turns on no pair."""
+    low = question.lower().replace("’", "'")
+    for axis, plus, minus in _POLES:
+        found = [
+            sorted((m.start(), m.end()) for p in pole for m in _pole_matches(low, p))
+            for pole in (plus, minus)
+        ]
+        if found[0] and found[1]:
+            return None  # "friendlier or more hostile?" asks both already
+        for hits, other in zip(found, (minus, plus), strict=True):
+            if hits:
+                start, end = hits[0]
+                return question[:start] + other[0] + question[end:], axis
+    return None
+
+
+def _pole_matches(low: str, phrase: str) -> Iterator[re.Match[str]]:
+    return re.finditer(r"\b" + re.escape(phrase) + r"(?:s|ed|ing)?\b", low)
 
 
 # The axis of a yes/no question that no opposite pair above covers: does a sentence affirm the

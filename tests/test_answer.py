@@ -46,7 +46,7 @@ def test_events_come_in_order(real_engine: Engine) -> None:
 def test_scripted_answer_is_verified_sentence_by_sentence(real_engine: Engine, scripted: ScriptedLLM) -> None:
     first = real_engine.ask(PMF, backend="extractive")
     stay = _cited(first, "001")
-    leave = _cited(first, "002")
+    leave = next(p.n for p in first.passages if p.doc_id.startswith("002") and "quest to expel" in p.text)
     scripted.enqueue(
         f"Yes, PMF leaders wanted US troops to stay in the country [{leave}]. "
         f"Former Shiites wanted the Americans to stay [{stay}]. "
@@ -347,9 +347,12 @@ def test_a_question_with_sides_reads_a_few_more_passages(real_engine: Engine) ->
     contested = real_engine.ask(
         "Did the PMF leaders want American forces to leave Iraq?", backend="extractive", k=5
     )
-    assert len(contested.passages) == 5 + SIDE_PASSAGES
+    # k + SIDE_PASSAGES for the question, and at most SIDE_PASSAGES more for the question asked of
+    # the other side ("… want American forces to stay in Iraq?")
+    assert 5 + SIDE_PASSAGES < len(contested.passages) <= 5 + 2 * SIDE_PASSAGES
     sides = {s.position: s.citations for s in contested.conflicts[0].sides}
     assert min(sides["stay"]) > 5  # found only in the passages past k
+    assert max(sides["stay"]) > 5 + SIDE_PASSAGES  # and in one only the other side's question found
     plain = real_engine.ask("Where is the unit of Captain Amir al-Saadi based?", backend="extractive", k=5)
     assert len(plain.passages) == 5
 

@@ -11,9 +11,10 @@ from rag.evidence import (
     detect_conflicts,
     relevant,
     select_evidence,
+    side_scores,
     someone_else,
 )
-from rag.matching import stance_on
+from rag.matching import other_pole, stance_on
 from rag.types import Passage, Quote
 
 Q = "Did the militia leaders want the troops to stay?"
@@ -439,3 +440,22 @@ def test_a_follow_up_is_not_answered_by_the_one_its_pronoun_stands_for() -> None
     assert {s.quote.text: s.answers for s in score_quotes(focus, [passage(1, "a", text)], flat)}[
         "The deal was good, said Captain Ruiz."
     ]
+
+
+def test_the_other_side_is_asked_in_its_own_words() -> None:
+    assert other_pole("Do the leaders want the troops to remain?") == (
+        "Do the leaders want the troops to leave?",
+        "stay or leave",
+    )
+    assert other_pole("Did they call for a withdrawal?") == ("Did they call for a stay?", "stay or leave")
+    assert other_pole("Did they want the troops to stay or to leave?") is None  # both sides asked
+    assert other_pole("Who leads the militia?") is None
+
+
+def test_a_sentence_taking_a_side_keeps_its_score_against_the_other_side_s_question() -> None:
+    home = _scored(2, "b", "It is time for the troops to go home, the militia says.", 0.25)
+    other = _scored(3, "b", "The militia met in the capital, the troops said.", 0.25)
+    stay = _scored(1, "a", "He wanted the troops to stay.", 0.40)
+    asked_of_leaving = [dataclasses.replace(home, score=0.45), dataclasses.replace(other, score=0.45), stay]
+    ranked = side_scores([stay, home, other], asked_of_leaving, "stay or leave")
+    assert [(s.quote.n, s.score) for s in ranked] == [(2, 0.45), (1, 0.40), (3, 0.25)]  # no side: as it was
