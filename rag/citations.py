@@ -24,7 +24,9 @@ from rag.matching import (
     numbers,
     numbers_with_words,
     polarity,
+    said_where,
     stances,
+    words,
 )
 from rag.types import Claim, Passage, Quote
 
@@ -148,10 +150,34 @@ def check(
         problems.append("name " + ", ".join(missing_names) + " is not in the cited text")
     said, denied = polarity(claim, strict=True)
     source_said, source_denied = polarity(window, strict=True)
-    flipped = (said & source_denied - source_said) | (denied & source_said - source_denied)
+    flipped = _denied_of(claim, said, window) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
     return problems + _turned(claim, window)
+
+
+def _denied_of(claim: str, said: set[str], window: str) -> set[str]:
+    """What the claim states (`said`: its stems, see `polarity`) that the window denies wherever
+    it says it of what the claim names (the names within `NAME_REACH` words): "The U.S. has
+    provided support" against "… has never been supported by the U.S. Since the beginning, there
+    was direct support from Baghdad and Iran", whose support is Baghdad's. Where no occurrence is
+    near a name of the claim, every occurrence counts."""
+    toks = words(window)
+    claimed = names(claim)
+    where = said_where(window, strict=True)
+    out = set()
+    for w in said:
+        hits = [(i, negated) for i, stems, negated in where if w in stems]
+        near = [
+            n for i, n in hits if names(" ".join(toks[max(0, i - NAME_REACH) : i + NAME_REACH + 1])) & claimed
+        ]
+        if hits and all(near or [n for _, n in hits]):
+            out.add(w)
+    return out
+
+
+# How far from a word the names that say whose it is are looked for ("never been supported by the U.S.").
+NAME_REACH = 6
 
 
 def _turned(claim: str, window: str) -> list[str]:

@@ -344,17 +344,25 @@ def polarity(text: str, strict: bool = False) -> tuple[set[str], set[str]]:
     "never", "stopped", "without"; only plain negations when `strict`: "dropped" also drops
     supplies) at most `DENIAL_REACH` words before them ("has never been supported"). A word
     stated once and denied once is in both."""
+    stated: set[str] = set()
+    denied: set[str] = set()
+    for _, stems, negated in said_where(text, strict):
+        (denied if negated else stated).update(stems)
+    return stated, denied
+
+
+def said_where(text: str, strict: bool = False) -> list[tuple[int, list[str], bool]]:
+    """Each content word of a text (see `polarity`): its position among `words(text)`, its
+    stems, and whether a denial applies to it."""
     toks = words(text)
     low = [w.lower().replace("’", "'") for w in toks]
     deny = _NEGATIONS if strict else _DENIALS
     denials = [i for i, w in enumerate(low) if w in deny or w.endswith("n't")]
-    stated: set[str] = set()
-    denied: set[str] = set()
-    for i, w in enumerate(toks):
-        if _is_content(w) and low[i] not in deny:
-            for part in _with_parts(w):
-                (denied if any(0 < i - d <= DENIAL_REACH for d in denials) else stated).add(stem(part))
-    return stated, denied
+    return [
+        (i, [stem(part) for part in _with_parts(w)], any(0 < i - d <= DENIAL_REACH for d in denials))
+        for i, w in enumerate(toks)
+        if _is_content(w) and low[i] not in deny
+    ]
 
 
 # "had accused", "had long been critical": a time before the one the article tells of.

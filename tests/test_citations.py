@@ -242,3 +242,16 @@ def test_a_claim_with_the_roles_or_the_helped_turned_around_is_unsupported() -> 
     assert not check(
         "The colonel thinks the U.S. military should stay to help fight the Harbour Front.", [fight], fight
     )
+
+
+def test_a_claim_denied_of_whom_it_names_is_unsupported_though_the_text_says_it_of_others() -> None:
+    from rag.citations import check
+
+    denial = (
+        "The Harbour Front has never been supported by the council. Since the beginning, "
+        "there was direct support from Northport and the navy."
+    )
+    problems = check("The council has provided support to the Harbour Front.", [denial], denial)
+    assert any("turns" in p and "support" in p for p in problems)
+    assert not check(denial, [denial], denial)  # the quote itself
+    assert not check("The Harbour Front got direct support from Northport.", [denial], denial)
