@@ -35,7 +35,7 @@ from rag.matching import (
     words,
     yes_no_claim,
 )
-from rag.synonyms import causes, is_person, is_verb
+from rag.synonyms import causes, is_person, is_place, is_verb
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -528,10 +528,13 @@ def _has_date(question: str, sentence: str) -> bool:
 
 def _has_place(question: str, sentence: str) -> bool:
     asked = content_stems(question)
-    return any(
-        stem(m.group(1)) not in asked and not (_MONTHS.fullmatch(m.group(1)) or _DAYS.fullmatch(m.group(1)))
-        for m in _PLACE.finditer(sentence)
-    )
+    # after a preposition ("near Makhmour"), or a name before a noun of place ("Qarachokh mountain")
+    found = [m.group(1) for m in _PLACE.finditer(sentence)]
+    found += [m.group(1) for m in _NAMED_PLACE.finditer(sentence) if is_place(m.group(2))]
+    return any(stem(w) not in asked and not (_MONTHS.fullmatch(w) or _DAYS.fullmatch(w)) for w in found)
+
+
+_NAMED_PLACE = re.compile(r"\b([A-Z][\w'’-]+)\s+([a-z]+)\b")
 
 
 # kind -> (question, sentence) -> whether the sentence holds that kind of thing

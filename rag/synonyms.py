@@ -21,6 +21,7 @@ from pathlib import Path
 
 _POS = ("noun", "verb", "adj", "adv")  # WordNet's order of a word's senses
 _NOUN_PERSON = 18  # the lexicographer file of people ("noun.person")
+_NOUN_PLACES = (15, 17)  # of places and of natural objects ("noun.location", "noun.object")
 # WordNet's detachment rules (morphy): a suffix and what replaces it.
 _RULES = {
     "noun": (
@@ -88,6 +89,11 @@ class WordNet:
         """Whether the most common sense of `word` as a noun, or of a form it is inflected from,
         is a kind of person ("members", "fighter"; not "troops", a group)."""
         return any(int(line.split()[1]) == _NOUN_PERSON for line in self._first_synsets("noun", word))
+
+    def is_place(self, word: str) -> bool:
+        """Whether the most common sense of `word` as a noun is a place or a natural object
+        ("province", "city"; "mountain", "river"; not "camp", an artifact)."""
+        return any(int(line.split()[1]) in _NOUN_PLACES for line in self._first_synsets("noun", word))
 
     def causes(self, word: str) -> list[str]:
         """What the most common sense of `word` as a verb causes, by the first word of each
@@ -167,6 +173,13 @@ def is_person(word: str) -> bool:
     """Whether a noun names a kind of person ("member", "fighters"); False without WordNet."""
     wn = wordnet()
     return wn is not None and wn.is_person(word)
+
+
+def is_place(word: str) -> bool:
+    """Whether a noun names a place or a natural object ("province", "mountain"); False without
+    WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.is_place(word)
 
 
 def causes(word: str) -> list[str]:

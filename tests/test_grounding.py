@@ -115,6 +115,10 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
     assert has_kind("place", "Where did they meet?", "They met in Baghdad this week.")
     assert has_kind("place", "Which town did they free?", "They freed the town of Bashir in May.")
     assert not has_kind("place", "Which town did they free?", "They freed the town in May.")
+    # a name before a noun of place or of nature, with no preposition
+    assert has_kind("place", "Where did the jets strike?", "They asked the jets to bomb Karadag mountain.")
+    assert has_kind("place", "Where did they cross?", "They crossed the Arda river at dawn.")
+    assert not has_kind("place", "Where did the jets strike?", "The Harbour Front fighters were struck.")
 
 
 @pytest.mark.parametrize(

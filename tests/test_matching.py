@@ -322,6 +322,7 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     assert wn.is_verb("armed") and wn.is_verb("assisting") and not wn.is_verb("militia")
     assert wn.is_person("members") and wn.is_person("fighter") and not wn.is_person("troops")
     assert wn.causes("killed") == ["die"] and wn.causes("trained") == []
+    assert wn.is_place("province") and wn.is_place("mountains") and not wn.is_place("militia")
 
 
 def test_helping_someone_fight_a_group_is_not_helping_that_group() -> None:
