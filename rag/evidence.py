@@ -499,13 +499,11 @@ def _counts_event(question: str, sentence: str) -> bool:
 
 
 def _has_count(question: str, sentence: str) -> bool:
+    if not _counts_event(question, sentence):
+        return False
     head = counted(question)
     if head:  # not a count of what someone else gives ("How much has Iran given?": "$1 billion from Baghdad")
-        return (
-            counts(head, question, sentence)
-            and not other_party(question, sentence)
-            and _counts_event(question, sentence)
-        )
+        return counts(head, question, sentence) and not other_party(question, sentence)
     new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
     return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
 
@@ -973,7 +971,7 @@ def part_answers(
     sentence naming the town and the one dating the flood, which the whole question's score may
     rank below a sentence sharing words with both. None for a question of one part."""
     # a part that refers to another ("in what year was it made?") is answered with that one
-    parts = [p for p in asked_parts(question) if not _REFERS.search(p) and not _PRONOUN.search(p)]
+    parts = asked_parts(question)
     pool = [s for s in scored if s.score >= min_score]
     if len(parts) < 2 or not pool:
         return []
@@ -987,7 +985,11 @@ def part_answers(
             held = kind is not None and has_kind(kind, own, texts[id(s)])
             return s.score + 0.5 * lexical_match(own, texts[id(s)], weights) + ANSWER_TYPE_BONUS * held
 
-        best = max(pool, key=fit)
+        # a sentence another part took answers this one too only if it holds several numbers
+        # ("at least 40 militias with 80,000 to 100,000 members"; not "in late 2016" twice)
+        free = [s for s in pool if s not in out or len(numbers_with_words(texts[id(s)]) - numbers(own)) > 1]
+        holding = [s for s in free if kind is not None and has_kind(kind, own, texts[id(s)])]
+        best = max(holding or free or pool, key=fit)
         if best not in out:
             out.append(best)
     return out

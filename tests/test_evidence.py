@@ -385,9 +385,23 @@ def test_each_part_of_a_compound_question_keeps_the_sentence_that_answers_it() -
     evidence = select_evidence(q, passages, scored, min_score=0.45, parts=[town, dated])
     assert [e.quotes[0] for e in evidence] == [town.quote, dated.quote]
     assert part_answers("Which town did the council repair?", scored, 0.3) == []  # one part
-    # a part that refers to the other is answered with it
+    # a part that refers to the other with a pronoun still asks its own question
+    built = _scored(4, "a", "Elmsby was built in 1820, the council says.", 0.40)
     refers = "Which town did the council repair, and in what year was it built?"
-    assert part_answers(refers, scored, 0.3) == []
+    assert part_answers(refers, [*scored, built], 0.3) == [town, built]
+
+
+def test_a_sentence_answers_two_parts_only_when_it_holds_two_numbers() -> None:
+    from rag.evidence import part_answers
+
+    joined = _scored(1, "a", "The council joined the army in late 2016, the mayor said.", 0.70)
+    formed = _scored(2, "a", "The council was formed in 2014 to fight the flood.", 0.50)
+    q = "In what year was the council formed, and when did it join the army?"
+    assert set(part_answers(q, [joined, formed], 0.3)) == {joined, formed}  # not "2016" for both
+    both = _scored(1, "a", "There are at least 40 councils with 80,000 to 100,000 members.", 0.70)
+    other = _scored(2, "a", "The councils train 500 members a year.", 0.50)
+    q = "How many councils are there, and how many members do they have?"
+    assert part_answers(q, [both, other], 0.3) == [both]
 
 
 def test_a_name_next_to_the_thing_named_answers_but_a_headline_that_asks_does_not() -> None:

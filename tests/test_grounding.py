@@ -344,6 +344,9 @@ def test_a_count_must_tell_the_event_the_question_counts() -> None:
     assert has_kind("number", q, "Twelve rebels died in the raid, the army said.")  # killing causes death
     assert not has_kind("number", q, "The army agreed to have 900 new rebels trained after the raid.")
     assert has_kind("number", "How many rebels are in the hills?", "About 900 rebels hide in the hills.")
+    q = "How many were wounded in the raid?"  # nothing named to count: the event still must be told
+    assert has_kind("number", q, "Twelve were injured in the raid.")
+    assert not has_kind("number", q, "The raid destroyed 40 homes.")
 
 
 def test_a_why_question_asks_for_a_reason() -> None:
