@@ -244,13 +244,18 @@ def citation_scores(judgements: Sequence[StatementJudgement]) -> CitationScores:
     )
 
 
-def gold_judge(cited_spans: Mapping[int, Span], gold_spans: Sequence[Span]) -> Judge:
+def gold_judge(
+    cited_spans: Mapping[int, Span], gold_spans: Sequence[Span], own: Sequence[Mapping[int, Span]] = ()
+) -> Judge:
     """Support by gold evidence: cited passages support a sentence when the quote shown for at
-    least one of them (`cited_spans`, by passage number) overlaps a gold evidence span. A proxy:
-    it looks at what is cited, not at what the sentence says."""
+    least one of them overlaps a gold evidence span: the sentence's own quote in that passage
+    (`own`, per sentence, by passage number: what its citation opens), else the answer's quote
+    for the passage (`cited_spans`). A proxy: it looks at what is cited, not at what the sentence
+    says."""
 
-    def judge(_: int, ns: frozenset[int]) -> bool:
-        return any(n in cited_spans and any(overlaps(cited_spans[n], g) for g in gold_spans) for n in ns)
+    def judge(i: int, ns: frozenset[int]) -> bool:
+        spans = {**cited_spans, **(own[i] if i < len(own) else {})}
+        return any(n in spans and any(overlaps(spans[n], g) for g in gold_spans) for n in ns)
 
     return judge
 

@@ -23,7 +23,7 @@ from eval import metrics as m
 from eval.questions import Question, QuestionFileError, QuestionSet, corpus_paths, load_questions, parse_file
 from rag.answer import Answerer, Conversation
 from rag.citations import verify
-from rag.types import Answer, AnswerEvent, Citation, Mode, Passage, PassagesEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, Citation, Mode, Passage, PassagesEvent, Quote, TokenEvent
 from rag.wiring import Engine
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
@@ -127,7 +127,7 @@ def answer_question(
     return final, {"streamed": streamed, "timing": timing}
 
 
-def _span(p: Passage | Citation) -> m.Span:
+def _span(p: Passage | Citation | Quote) -> m.Span:
     return (p.doc_id, p.start, p.end)
 
 
@@ -167,7 +167,8 @@ def citation_judgements(
     gold = _gold_spans(q)
     if gold:
         cited = {c.n: _span(c) for c in answer.citations}
-        out["gold"] = as_dicts(m.judge_statements(statements, m.gold_judge(cited, gold)))
+        own = [{q.n: _span(q) for q in c.quotes} for c in answer.claims]
+        out["gold"] = as_dicts(m.judge_statements(statements, m.gold_judge(cited, gold, own)))
     else:
         out["gold"] = None
     return out

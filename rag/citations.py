@@ -273,7 +273,10 @@ def verify(
             supports = [Support(s.n, True, s.quote, ()) for s in supports]
     if not ok:
         problems.extend(dict.fromkeys(p for s in supports for p in s.problems))
-    return Claim(text, tuple(valid), ok, () if ok else tuple(problems)), supports
+    if not ok:
+        return Claim(text, tuple(valid), False, tuple(problems)), supports
+    backing = tuple(s.quote for s in supports if s.supported and s.quote is not None)
+    return Claim(text, tuple(valid), True, (), backing), supports
 
 
 def is_connective(sentence: str) -> bool:

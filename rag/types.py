@@ -189,6 +189,9 @@ class Claim:
     citations: tuple[int, ...]
     supported: bool
     problems: tuple[str, ...] = ()  # why not supported, in words
+    # the sentence(s) of each cited passage that back it, when supported: what its chips open
+    # (two sentences citing one passage may rest on two of its sentences)
+    quotes: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True)

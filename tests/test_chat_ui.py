@@ -175,6 +175,20 @@ def test_answer_markers_become_chips_that_open_the_verified_quote() -> None:
     assert "[1]" not in re.sub(r"<a [^>]*>\[1\]</a>", "", out)  # every [1] is inside a chip
 
 
+def test_two_sentences_citing_one_passage_each_open_the_quote_that_backs_them() -> None:
+    stay = Quote(1, "001", 120, 150, "They want the troops to stay.")
+    other = Quote(1, "001", 151, 163, "Other words.")
+    a = _answer(
+        answer="Some wanted them to stay [1]. Other words were said [1].",
+        claims=(
+            Claim("Some wanted them to stay.", (1,), True, (), (stay,)),
+            Claim("Other words were said.", (1,), True, (), (other,)),
+        ),
+    )
+    body = render.answer_html(a).split('class="nr-answer nr-final"', 1)[1].split("</div>", 1)[0]
+    assert [t[2:] for t in chip_targets(body)] == [(120, 150), (151, 163)]
+
+
 @pytest.mark.parametrize("doc_id", ["001_57bc97d0d5dad970", 'a b/c?d#e"<x>', "Ärzte–Bericht"])
 def test_chip_href_round_trips_any_document_id(doc_id: str) -> None:
     span = render.Span(3, doc_id, 10, 42, "label")

@@ -143,6 +143,9 @@ def test_joint_support_across_two_citations() -> None:
     )
     assert claim.supported, claim.problems
     assert {s.n for s in supports} == {1, 3}
+    # the claim carries the sentence of each passage that backs it: what its chips open
+    assert {q.n for q in claim.quotes} == {1, 3}
+    assert all(q.text in " ".join(p.text for p in PASSAGES) for q in claim.quotes)
 
 
 def test_helpers() -> None:

@@ -159,6 +159,9 @@ def test_gold_judge_uses_the_shown_quote_spans() -> None:
     assert not judge(0, frozenset({2}))
     assert judge(0, frozenset({1, 2}))
     assert not judge(0, frozenset({9}))  # a citation with no shown quote supports nothing
+    # a sentence's own quote in a passage is what its citation opens
+    own = gold_judge({1: ("a", 0, 20)}, [("a", 30, 60)], [{1: ("a", 35, 50)}, {}])
+    assert own(0, frozenset({1})) and not own(1, frozenset({1}))
 
 
 def test_percentile_interpolates_like_numpy() -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from rag.citations import split_sentences, strip_citations
 from rag.library import FileOutcome
 from rag.types import Answer, Citation, Conflict, Document, DocumentInfo, Evidence, Passage, Quote
 
@@ -120,17 +121,29 @@ def quote_chip(q: Quote, spans: dict[int, Span]) -> str:
     return chip(q.n, span, start=q.start, end=q.end) if span and span.doc_id == q.doc_id else chip(q.n, span)
 
 
-def with_chips(text: str, spans: dict[int, Span]) -> str:
-    """Escape `text` and turn each `[n]` marker into a citation chip."""
+def with_chips(text: str, spans: dict[int, Span], quotes: Sequence[Quote] = ()) -> str:
+    """Escape `text` and turn each `[n]` marker into a citation chip: one that opens the quote of
+    `quotes` in passage n when there is one (what backs this sentence), else the citation's span."""
+    exact = {q.n: q for q in quotes}
     out = []
     last = 0
     for m in _MARKER.finditer(text):
         out.append(esc(text[last : m.start()]))
         n = int(m.group(1))
-        out.append(chip(n, spans.get(n)))
+        out.append(quote_chip(exact[n], spans) if n in exact else chip(n, spans.get(n)))
         last = m.end()
     out.append(esc(text[last:]))
     return "".join(out)
+
+
+def answer_with_chips(answer: Answer, spans: dict[int, Span]) -> str:
+    """The answer's text with chips, each sentence's opening the sentence(s) that back it: two
+    sentences citing one passage may rest on two of its sentences."""
+    backing = {one_line(c.text): c.quotes for c in answer.claims if c.supported}
+    return " ".join(
+        with_chips(sentence, spans, backing.get(one_line(strip_citations(sentence)), ()))
+        for sentence in split_sentences(one_line(answer.answer))
+    )
 
 
 def _side_word(e: Evidence, conflicts: Sequence[Conflict]) -> str:
@@ -250,7 +263,7 @@ def answer_html(answer: Answer) -> str:
             f"{'s' if len(removed) != 1 else ''} removed (the cited passages do not back "
             f"{'them' if len(removed) != 1 else 'it'})</summary><ul>{items}</ul></details>"
         )
-    body = f'<div class="nr-answer nr-final"><p>{with_chips(one_line(answer.answer), spans)}</p></div>'
+    body = f'<div class="nr-answer nr-final"><p>{answer_with_chips(answer, spans)}</p></div>'
     return (
         f'<div class="nr-turn">{evidence}{body}'
         f"{conflicts_html(answer.conflicts, answer.evidence, spans)}{removed_html}{notes}"
