@@ -686,7 +686,7 @@ def side_scores(scored: Sequence[ScoredQuote], other: Sequence[ScoredQuote], axi
         else s
         for s in scored
     ]
-    return sorted(out, key=lambda s: -s.score)
+    return sorted(out, key=lambda s: -s.score)  # stable: ties keep the order of `scored`
 
 
 def _axis_labels(axis: str) -> tuple[str, str]:
@@ -967,10 +967,11 @@ def part_answers(
     """For a question of several parts (see `asked_parts`), the best sentence for each part: its
     score for the whole question plus its lexical match to the part and a bonus when it holds the
     kind of thing the part asks for (see `score_quotes`), among the sentences scoring `min_score`
-    at least. "Which town did they rebuild, and on what date did the flood start?" needs the
-    sentence naming the town and the one dating the flood, which the whole question's score may
-    rank below a sentence sharing words with both. None for a question of one part."""
-    # a part that refers to another ("in what year was it made?") is answered with that one
+    at least that hold that kind, when some do. "Which town did they rebuild, and on what date did
+    the flood start?" needs the sentence naming the town and the one dating the flood, which the
+    whole question's score may rank below a sentence sharing words with both. A part that refers
+    to another ("…, and when did they join the army?") asks its own question all the same. None
+    for a question of one part."""
     parts = asked_parts(question)
     pool = [s for s in scored if s.score >= min_score]
     if len(parts) < 2 or not pool:
