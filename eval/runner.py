@@ -227,6 +227,7 @@ def _answer_record(answer: Answer) -> dict[str, Any]:
                 "citations": list(c.citations),
                 "supported": c.supported,
                 "problems": list(c.problems),
+                "quotes": [{"n": q.n, "doc_id": q.doc_id, "start": q.start, "end": q.end} for q in c.quotes],
             }
             for c in answer.claims
         ],
