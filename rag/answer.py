@@ -45,6 +45,7 @@ from rag.matching import (
     STOPWORDS,
     as_asked,
     content_stems,
+    is_yes_no,
     names,
     numbers,
     other_pole,
@@ -450,7 +451,9 @@ class Answerer:
         question = question.strip()
         standalone = standalone_question(question, conversation)
         found = read_passages(self.retriever, self.aliases, standalone, k, filters, mode)
-        flip = other_pole(standalone)  # the other side of an opposite pair, asked in its own words
+        # a yes/no question on an opposite pair: the other side, asked in its own words ("Which
+        # ambassador did he tell they wanted US forces to remain?" asks for a person, not a side)
+        flip = other_pole(standalone) if is_yes_no(standalone) else None
         if flip is not None:
             have = {p.chunk_id for p in found}
             more = read_passages(self.retriever, self.aliases, flip[0], k, filters, mode)

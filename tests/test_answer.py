@@ -355,6 +355,13 @@ def test_a_question_with_sides_reads_a_few_more_passages(real_engine: Engine) ->
     assert max(sides["stay"]) > 5 + SIDE_PASSAGES  # and in one only the other side's question found
     plain = real_engine.ask("Where is the unit of Captain Amir al-Saadi based?", backend="extractive", k=5)
     assert len(plain.passages) == 5
+    # a question asking for a place is not asked of the other side: it asks for no side
+    where = real_engine.ask(
+        "Which country did Baghdad tell to withdraw its troops before the Mosul offensive?",
+        backend="extractive",
+        k=5,
+    )
+    assert len(where.passages) == 5 + SIDE_PASSAGES
 
 
 def test_the_extractive_answer_shows_an_article_s_second_sentence_and_splits_at_each_quote() -> None:
