@@ -981,15 +981,15 @@ def part_answers(
     for part in parts:
         own = normalise(part)
         kind = asked_kind(own)
+        held = {id(s): kind is not None and has_kind(kind, own, texts[id(s)]) for s in pool}  # once each
 
-        def fit(s: ScoredQuote, own: str = own, kind: AnswerKind | None = kind) -> float:
-            held = kind is not None and has_kind(kind, own, texts[id(s)])
-            return s.score + 0.5 * lexical_match(own, texts[id(s)], weights) + ANSWER_TYPE_BONUS * held
+        def fit(s: ScoredQuote, own: str = own, held: dict[int, bool] = held) -> float:
+            return s.score + 0.5 * lexical_match(own, texts[id(s)], weights) + ANSWER_TYPE_BONUS * held[id(s)]
 
         # a sentence another part took answers this one too only if it holds several numbers
         # ("at least 40 militias with 80,000 to 100,000 members"; not "in late 2016" twice)
         free = [s for s in pool if s not in out or len(numbers_with_words(texts[id(s)]) - numbers(own)) > 1]
-        holding = [s for s in free if kind is not None and has_kind(kind, own, texts[id(s)])]
+        holding = [s for s in free if held[id(s)]]
         best = max(holding or free or pool, key=fit)
         if best not in out:
             out.append(best)

@@ -163,18 +163,21 @@ def wordnet() -> WordNet | None:
     return WordNet(root) if root else None
 
 
+@lru_cache(maxsize=65536)
 def is_verb(word: str) -> bool | None:
     """Whether a word can be a verb ("armed", "assisting"; not "militia"); None without WordNet."""
     wn = wordnet()
     return None if wn is None else wn.is_verb(word)
 
 
+@lru_cache(maxsize=65536)
 def is_person(word: str) -> bool:
     """Whether a noun names a kind of person ("member", "fighters"); False without WordNet."""
     wn = wordnet()
     return wn is not None and wn.is_person(word)
 
 
+@lru_cache(maxsize=65536)
 def is_place(word: str) -> bool:
     """Whether a noun names a place or a natural object ("province", "mountain"); False without
     WordNet."""
@@ -182,10 +185,11 @@ def is_place(word: str) -> bool:
     return wn is not None and wn.is_place(word)
 
 
-def causes(word: str) -> list[str]:
-    """What a verb's most common sense causes ("kill" → "die"); [] without WordNet."""
+@lru_cache(maxsize=65536)
+def causes(word: str) -> tuple[str, ...]:
+    """What a verb's most common sense causes ("kill" → "die"); none without WordNet."""
     wn = wordnet()
-    return [] if wn is None else wn.causes(word)
+    return () if wn is None else tuple(wn.causes(word))
 
 
 def first_sense_synonyms(stem: str) -> frozenset[str]:
