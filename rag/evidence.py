@@ -35,7 +35,7 @@ from rag.matching import (
     words,
     yes_no_claim,
 )
-from rag.synonyms import causes, is_person, is_place, is_verb
+from rag.synonyms import causes, country_of_capital, is_person, is_place, is_verb, of_possession
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -504,8 +504,25 @@ def _has_count(question: str, sentence: str) -> bool:
     head = counted(question)
     if head:  # not a count of what someone else gives ("How much has Iran given?": "$1 billion from Baghdad")
         return counts(head, question, sentence) and not other_party(question, sentence)
+    if asks_money(question):  # "How much did the training cost?": an amount of money, not "500 recruits"
+        return any(not numbers(m.group()) <= numbers(question) for m in _CURRENCY.finditer(sentence))
     new = {n for n in numbers_with_words(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
     return bool(new) or bool(_QUANTITY_WORDS.search(sentence))
+
+
+_HOW_MUCH_DID = re.compile(
+    r"\bhow much\s+((?:[\w'’.-]+\s+){0,6}?[\w'’.-]+)\s*(?:\?|$|\b(?:on|for|to|in)\b)", re.I
+)
+
+
+def asks_money(question: str) -> bool:
+    """Whether a "how much" question that names nothing counted asks for money: a word after it
+    of having or giving ("How much did the coalition spend on …?", "… did it cost?"; see
+    `rag.synonyms.of_possession`)."""
+    m = _HOW_MUCH_DID.search(question)
+    if m is None:
+        return False
+    return any(of_possession(w) for w in words(m.group(1)) if w.islower() and w not in STOPWORDS)
 
 
 def _has_person(question: str, sentence: str) -> bool:
@@ -752,7 +769,14 @@ _PARTY = re.compile(r"\b(from|by)\s+(?:the\s+)?([A-Z][\w'’.-]*(?:\s+(?:of\s+)?
 
 def _mentions(name: str, toks: set[str]) -> bool:
     """Whether words `toks` name `name`: all its words, or its initials ("United States" / "US",
-    as `words` writes "U.S.")."""
+    as `words` writes "U.S."); a national capital names its country's government either way
+    ("Washington" / "the U.S.", see `rag.synonyms.country_of_capital`)."""
+    if _names(name, toks) or any(_names(country, toks) for country in country_of_capital(name)):
+        return True
+    return any(_names(name, set(words(country))) for w in toks for country in country_of_capital(w))
+
+
+def _names(name: str, toks: set[str]) -> bool:
     # "Iraq's" names Iraq; "US-led" names the US
     own = [re.sub(r"['’]s$", "", p) for w in words(name) for p in w.split("-") if p[:1].isupper()]
     bare = {re.sub(r"['’]s$", "", w) for w in toks}
@@ -901,7 +925,10 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
         )
     claim = yes_no_claim(question)
     if claim is not None:
-        out.append(Axis(CLAIM_AXIS, partial(claim_stance, claim, weights=weights), {1: claim}))
+        # a denial in a word of another sense counts for a side ("no ties to" for "linked to"),
+        # not for what answers the question outright (see `answers_claim`)
+        stance = partial(claim_stance, claim, weights=weights, other_senses=True)
+        out.append(Axis(CLAIM_AXIS, stance, {1: claim}))
     return out
 
 
@@ -1094,6 +1121,30 @@ AFFIRM_SHARE = 2 / 3
 CONFIRM_MOST = 6
 
 
+def on_topic_statements(
+    question: str,
+    scored: Sequence[ScoredQuote],
+    stance: StanceOf,
+    floor: float | None,
+    below: float,
+    reader: Callable[[str, str], bool] | None,
+) -> list[Quote]:
+    """Statements scoring from `floor` up to `below` that take no side by their words but may
+    take one, for a `reader` (none without one, or without a floor): the other side rarely uses
+    the question's words ("spreading conspiracy theories that the administration is helping the
+    group" for "Are they still accusing the US of helping the group?"); best first."""
+    if reader is None or floor is None:
+        return []
+    return [
+        s.quote
+        for s in scored
+        if floor <= s.score < below
+        and states(s.quote.text)
+        and not stance(s.quote.text)
+        and takes_sides(question, s.quote.text)
+    ]
+
+
 def detect_conflicts(
     question: str,
     scored: Sequence[ScoredQuote],
@@ -1132,6 +1183,8 @@ def detect_conflicts(
             sign = ax.stance(text)
             (sides[sign] if sign else unplaced).append(s.quote)
         statements = [q for q in unplaced if states(q.text)]
+        # what a reader may read too, after those
+        statements += on_topic_statements(question, scored, ax.stance, side_min_score, min_score, says_yes)
         if ax.name == CLAIM_AXIS:  # "no" to "Has the US armed them?" is said of the US
             sides[-1] = [q for q in sides[-1] if about_subject(question, q.text)]
         if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial

@@ -9,11 +9,11 @@ the opposite of its source is caught even when the words overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.synonyms import first_sense_synonyms, is_verb
+from rag.synonyms import first_sense_synonyms, is_verb, share_a_sense
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
 STOPWORDS = frozenset(
@@ -269,7 +269,9 @@ GIVING = frozenset(stem(w) for w in "give gave given provide provided offer offe
 NO_CLAIM = frozenset(stem(w) for w in "still ever already yet really actually given".split())
 
 
-def claim_stance(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> int:
+def claim_stance(
+    question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0, other_senses: bool = False
+) -> int:
     """Which answer a sentence gives to a yes/no question: +1 when it states at least
     `CLAIM_SHARE` of the question's predicate (see `predicate_terms`; terms weighted by `weights`,
     so "militia" in a corpus about militias counts little), -1 when it also denies one of those
@@ -278,9 +280,10 @@ def claim_stance(question: str, sentence: str, weights: Callable[[str], float] =
     going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
     by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
     sentences on sides, never verifies anything."""
-    if not states_claim(question, sentence, weights) or helps_otherwise(question, sentence):
+    denied = denied_terms(question, sentence, other_senses)
+    if not states_claim(question, sentence, weights, also=denied) or helps_otherwise(question, sentence):
         return 0
-    sign = -1 if denied_terms(question, sentence) else 0 if ended(question, sentence) else 1
+    sign = -1 if denied else 0 if ended(question, sentence) else 1
     negated = polarity(question)[1]
     if not negated & predicate_terms(question):
         return sign
@@ -327,12 +330,17 @@ def ended(question: str, sentence: str) -> bool:
 
 
 def states_claim(
-    question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0, share: float | None = None
+    question: str,
+    sentence: str,
+    weights: Callable[[str], float] = lambda _: 1.0,
+    share: float | None = None,
+    also: Collection[str] = (),
 ) -> bool:
     """Whether the sentence states at least `share` (default `CLAIM_SHARE`) of the (weighted)
-    predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied."""
+    predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied (`also`:
+    terms it is known to deny in other words, see `denied_terms`)."""
     claim = predicate_terms(question)
-    found = {c for c in claim for w in words(sentence) if related(stem(w), c)}
+    found = {c for c in claim for w in words(sentence) if related(stem(w), c)} | (claim & set(also))
     # a verb of giving counts when stated, but is not needed ("never been supported" states
     # "Has the US provided support?": what is given is the claim)
     total = sum(weights(c) for c in claim - GIVING)
@@ -356,13 +364,31 @@ def said_where(text: str, strict: bool = False) -> list[tuple[int, list[str], bo
     stems, and whether a denial applies to it."""
     toks = words(text)
     low = [w.lower().replace("’", "'") for w in toks]
-    deny = _NEGATIONS if strict else _DENIALS
-    denials = [i for i, w in enumerate(low) if w in deny or w.endswith("n't")]
+    denials = _denials(low, strict)
     return [
         (i, [stem(part) for part in _with_parts(w)], any(0 < i - d <= DENIAL_REACH for d in denials))
         for i, w in enumerate(toks)
-        if _is_content(w) and low[i] not in deny
+        if _is_content(w) and low[i] not in (_NEGATIONS if strict else _DENIALS)
     ]
+
+
+def _denials(low: list[str], strict: bool = False) -> list[int]:
+    deny = _NEGATIONS if strict else _DENIALS
+    return [i for i, w in enumerate(low) if w in deny or w.endswith("n't")]
+
+
+def denied_heads(text: str) -> set[str]:
+    """The stem of the first content word after each denial, whole: what the denial is of ("no
+    ties to the Iran-backed groups" → tie; "has never been supported" → support)."""
+    toks = words(text)
+    low = [w.lower().replace("’", "'") for w in toks]
+    out = set()
+    for d in _denials(low):
+        reach = range(d + 1, min(d + 1 + DENIAL_REACH, len(toks)))
+        head = next((i for i in reach if _is_content(toks[i])), None)
+        if head is not None and low[head] not in _DENIALS:
+            out.add(stem(toks[head]))
+    return out
 
 
 # "had accused", "had long been critical": a time before the one the article tells of.
@@ -389,14 +415,22 @@ def _stopped(sentence: str, denied: set[str]) -> bool:
     return bool(_CEASED.search(sentence) or _RECURS & denied)
 
 
-def denied_terms(question: str, sentence: str) -> set[str]:
+def denied_terms(question: str, sentence: str, other_senses: bool = False) -> set[str]:
     """Terms of the question's predicate that the sentence denies (see `polarity`); for a
     question about whether something goes on, every term it states when it says that it stopped
-    or denies that it recurs."""
+    or denies that it recurs. With `other_senses`, also a term sharing any WordNet sense with
+    the word a denial is of (see `denied_heads`, `rag.synonyms.share_a_sense`)."""
     stated, denied = polarity(sentence)
     if _ONGOING.search(question) and _stopped(sentence, denied):
         denied |= stated
-    return {c for c in predicate_terms(question) if any(related(d, c) for d in denied)}
+    # what a denial is of, in a word of another sense: "no ties to" denies "linked to", "never
+    # been supported" denies "given any backing"
+    heads = denied_heads(sentence) if other_senses else set()
+    return {
+        c
+        for c in predicate_terms(question)
+        if any(related(d, c) for d in denied) or any(share_a_sense(h, c) for h in heads)
+    }
 
 
 def affirms_denied(question: str, affirming: str, denying: str) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 _POS = ("noun", "verb", "adj", "adv")  # WordNet's order of a word's senses
 _NOUN_PERSON = 18  # the lexicographer file of people ("noun.person")
 _NOUN_PLACES = (15, 17)  # of places and of natural objects ("noun.location", "noun.object")
+_POSSESSION = (21, 40)  # of having and giving ("noun.possession", "verb.possession")
 # WordNet's detachment rules (morphy): a suffix and what replaces it.
 _RULES = {
     "noun": (
@@ -63,6 +64,7 @@ class WordNet:
     def __init__(self, root: Path) -> None:
         self._index = {pos: _mapped(root / f"index.{pos}") for pos in _POS}
         self._data = {pos: _mapped(root / f"data.{pos}") for pos in _POS}
+        self._verb_exceptions = _mapped(root / "verb.exc")  # irregular forms, sorted: "spent spend"
 
     def _offsets(self, pos: str, lemma: str) -> list[int]:
         line = _find_line(self._index[pos], lemma.encode())
@@ -95,15 +97,51 @@ class WordNet:
         ("province", "city"; "mountain", "river"; not "camp", an artifact)."""
         return any(int(line.split()[1]) in _NOUN_PLACES for line in self._first_synsets("noun", word))
 
+    def of_possession(self, word: str) -> bool:
+        """Whether some sense of `word` is of having or giving things: as a verb (WordNet's
+        verb.possession: "pay", "spent", "give"), or as a noun (noun.possession: "cost"); not
+        "train", "grow"."""
+        w = word.lower()
+        irregular = _find_line(self._verb_exceptions, w.encode())  # "spent spend"
+        verbs = _base_forms(w, "verb") + ([irregular.split()[1].decode()] if irregular else [])
+        senses = [("verb", o) for form in verbs for o in self._offsets("verb", form)]
+        senses += [("noun", o) for form in _base_forms(w, "noun") for o in self._offsets("noun", form)]
+        return any(
+            int(line.split()[1]) in _POSSESSION
+            for pos, o in senses
+            if (line := _find_line(self._data[pos], b"%08d" % o)) is not None
+        )
+
     def causes(self, word: str) -> list[str]:
         """What the most common sense of `word` as a verb causes, by the first word of each
         result ("kill" → "die"); [] when unknown or when it causes nothing in WordNet."""
         for line in self._first_synsets("verb", word):
-            f = line.split(b"|")[0].split()
-            at = 4 + 2 * int(f[3], 16)  # the pointer count, after the lemmas
-            pointers = [f[at + 1 + 4 * i : at + 5 + 4 * i] for i in range(int(f[at]))]
-            return [self._lemmas("verb", int(p[1]))[0] for p in pointers if p[0] == b">" and p[2] == b"v"]
+            return [
+                self._lemmas("verb", o)[0] for sym, o, pos in _pointers(line) if sym == b">" and pos == b"v"
+            ]
         return []
+
+    def country_of_capital(self, name: str) -> list[str]:
+        """For the name of a national capital, the lemmas of the country it is the capital of
+        ("Tehran" → iran, …; "Washington" → united_states, united_states_of_america, america, …),
+        following what it is part of ("Washington" → District of Columbia → United States); []
+        for any other name."""
+        for offset in self._offsets("noun", name.lower().replace(" ", "_")):
+            line = _find_line(self._data["noun"], b"%08d" % offset)
+            if line is None or "national_capital" not in self._instance_of(line):
+                continue
+            for _ in range(_HOLONYM_HOPS):
+                whole = [o for sym, o, pos in _pointers(line) if sym == b"#p" and pos == b"n"]
+                line = _find_line(self._data["noun"], b"%08d" % whole[0]) if whole else None
+                if line is None:
+                    break
+                if any(kind.endswith("country") for kind in self._instance_of(line)):
+                    return self._lemmas("noun", int(line.split()[0]))
+        return []
+
+    def _instance_of(self, line: bytes) -> list[str]:
+        """The first lemma of each synset a noun synset (its data line) is an instance of."""
+        return [self._lemmas("noun", o)[0] for sym, o, _ in _pointers(line) if sym == b"@i"]
 
     def _first_synsets(self, pos: str, word: str) -> Iterator[bytes]:
         """The data line of the most common `pos` sense of each form `word` may be inflected from."""
@@ -112,6 +150,13 @@ class WordNet:
             line = _find_line(self._data[pos], b"%08d" % offsets[0]) if offsets else None
             if line is not None:
                 yield line
+
+    def senses(self, word: str) -> frozenset[tuple[str, int]]:
+        """Every sense of `word` (or of a form it is inflected from) in any part of speech, as
+        (part of speech, synset offset)."""
+        w = word.lower()
+        forms = [(pos, form) for pos in _POS for form in _base_forms(w, pos)]
+        return frozenset((pos, o) for pos, form in forms for o in self._offsets(pos, form))
 
     def first_sense(self, word: str) -> list[str]:
         """The lemmas of `word`'s most common sense (its first synset over the parts of speech,
@@ -123,6 +168,17 @@ class WordNet:
                 if offsets:
                     return self._lemmas(pos, offsets[0])
         return []
+
+
+def _pointers(line: bytes) -> list[tuple[bytes, int, bytes]]:
+    """A data line's pointers: (symbol, synset offset, part of speech)."""
+    f = line.split(b"|")[0].split()
+    at = 4 + 2 * int(f[3], 16)  # the pointer count, after the lemmas
+    return [(f[at + 1 + 4 * i], int(f[at + 2 + 4 * i]), f[at + 3 + 4 * i]) for i in range(int(f[at]))]
+
+
+# How many "part of" steps from a capital to its country ("Washington" → D.C. → United States).
+_HOLONYM_HOPS = 3
 
 
 def _base_forms(word: str, pos: str) -> list[str]:
@@ -186,10 +242,57 @@ def is_place(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def of_possession(word: str) -> bool:
+    """Whether a word may be of having or giving things ("spend", "cost", "paid"); False without
+    WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.of_possession(word)
+
+
+@lru_cache(maxsize=65536)
 def causes(word: str) -> tuple[str, ...]:
     """What a verb's most common sense causes ("kill" → "die"); none without WordNet."""
     wn = wordnet()
     return () if wn is None else tuple(wn.causes(word))
+
+
+@lru_cache(maxsize=65536)
+def _senses(word: str) -> frozenset[tuple[str, int]]:
+    wn = wordnet()
+    return frozenset() if wn is None else wn.senses(word)
+
+
+def share_a_sense(a: str, b: str) -> bool:
+    """Whether two words (or crude stems) are synonyms in some sense, not only the most common
+    one: "link" / "tie" (to connect), "support" / "back" (to endorse). For what a sentence
+    denies of a claim, never for plain matching (see `rag.matching.denied_terms`); False without
+    WordNet, or for words of two letters."""
+    if len(a) < 3 or len(b) < 3 or not (a.isalpha() and b.isalpha()):
+        return False
+    return bool(_senses(a) & _senses(b))
+
+
+@lru_cache(maxsize=4096)
+def country_of_capital(name: str) -> tuple[str, ...]:
+    """The names of the country a national capital is the capital of, as news use it for its
+    government ("Washington" → "United States", "America"; "Tehran" → "Iran"); none for any
+    other name or without WordNet."""
+    wn = wordnet()
+    if wn is None or not name[:1].isupper():
+        return ()
+    return tuple(
+        _as_name(lemma)
+        for lemma in wn.country_of_capital(name)
+        if not lemma.startswith("the_") and "." not in lemma
+    )
+
+
+def _as_name(lemma: str) -> str:
+    """A WordNet lemma written as a name: "united_states_of_america" → "United States of America",
+    "usa" → "USA"."""
+    if len(lemma) <= 3:
+        return lemma.upper()
+    return " ".join(p if p in {"of", "the", "and"} else p.capitalize() for p in lemma.split("_"))
 
 
 def first_sense_synonyms(stem: str) -> frozenset[str]:

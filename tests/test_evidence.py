@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from rag.evidence import (
+    CLAIM_AXIS,
     CONFIRM_MOST,
     ScoredQuote,
+    about_subject,
     antecedent,
+    axes,
     detect_conflicts,
     relevant,
     select_evidence,
@@ -220,6 +223,13 @@ def test_support_from_someone_else_takes_no_side_on_support_from_the_one_asked()
     denies = _scored(1, "a", "The harbour board has never received support from the U.S.", 0.6)
     iran = _scored(2, "b", "The harbour board received support from Iran.", 0.5)
     assert detect_conflicts(q, [denies, iran], min_score=0.45) == []
+
+
+def test_a_capital_names_its_country_either_way_round() -> None:
+    never = "The board was never supported by the U.S."
+    assert about_subject("Has Washington supported the board?", never)
+    assert about_subject("Has the United States supported the board?", "Washington never backed the board.")
+    assert not about_subject("Has Tehran supported the board?", never)
 
 
 def test_ever_and_still_claim_nothing() -> None:
@@ -473,3 +483,46 @@ def test_a_sentence_taking_a_side_keeps_its_score_against_the_other_side_s_quest
     asked_of_leaving = [dataclasses.replace(home, score=0.45), dataclasses.replace(other, score=0.45), stay]
     ranked = side_scores([stay, home, other], asked_of_leaving, "stay or leave")
     assert [(s.quote.n, s.score) for s in ranked] == [(2, 0.45), (1, 0.40), (3, 0.25)]  # no side: as it was
+
+
+def test_the_reader_also_reads_statements_only_on_topic_once_there_is_a_denial() -> None:
+    # Below the relative cutoff and in none of the question's words, but on topic (the floor).
+    rumours = _scored(
+        2, "b", "Officials now say the repair crews have already reached the harbour span.", 0.35
+    )
+    asked: list[str] = []
+
+    def reader(question: str, sentence: str) -> bool:
+        asked.append(sentence)
+        return sentence == rumours.quote.text
+
+    found = detect_conflicts(
+        BRIDGE_Q, [DENIES, TOPICAL, rumours], min_score=0.46, side_min_score=0.3, says_yes=reader
+    )
+    assert {s.position: s.doc_ids for s in found[0].sides} == {"yes": ("b",), "no": ("a",)}
+    assert asked[-1] == rumours.quote.text  # after the statements above the cutoff
+    asked.clear()  # under the floor: never read
+    low = dataclasses.replace(rumours, score=0.2)
+    assert (
+        detect_conflicts(
+            BRIDGE_Q, [DENIES, TOPICAL, low], min_score=0.46, side_min_score=0.3, says_yes=reader
+        )
+        == []
+    )
+    assert low.quote.text not in asked
+
+
+def test_a_denial_in_a_word_of_another_sense_places_a_side_but_answers_nothing_outright() -> None:
+    from rag.evidence import answers_claim
+    from rag.synonyms import share_a_sense
+
+    q = "Are the harbour workers linked to the smuggling ring?"
+    denial = "The port authority insisted the workers had no ties to anyone in the smuggling ring."
+    # "tie" shares WordNet's sense "connect, link, tie" with "link", not its most common one
+    assert answers_claim(q, denial) == 0  # evidence selection: as before
+    axis = next(ax for ax in axes(q) if ax.name == CLAIM_AXIS)
+    assert axis.stance(denial) == -1  # the side it takes, for a conflict
+    # a denial is of the word right after it: "no ties to the Iran-backed groups" denies ties, not backing
+    support = "Has Dalton given support to the harbour workers?"
+    assert share_a_sense("back", "support")
+    assert axes(support)[-1].stance("The harbour workers have no ties to the Dalton-backed union.") != -1

@@ -161,6 +161,15 @@ def test_a_count_must_be_of_the_thing_asked_about() -> None:
     assert not has_kind("number", "How much money has Iran sent the group?", "It spent $1 billion on roads.")
 
 
+def test_how_much_of_spending_or_cost_asks_for_money() -> None:
+    q = "How much did the council spend on training the 500 new wardens?"
+    assert not has_kind("number", q, "The council began training 500 wardens and 20 pilots in May.")
+    assert has_kind("number", q, "Training the wardens cost the council $2.5 million.")
+    assert has_kind("number", "How much did the bridge cost?", "It was finished for $40 million.")
+    # not of having or giving: any amount
+    assert has_kind("number", "How much did the river rise?", "It rose 3 metres overnight.")
+
+
 def test_a_compound_name_is_missing_only_when_a_part_is() -> None:
     from rag.answer import missing_constraints
 

@@ -323,6 +323,23 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     assert wn.is_person("members") and wn.is_person("fighter") and not wn.is_person("troops")
     assert wn.causes("killed") == ["die"] and wn.causes("trained") == []
     assert wn.is_place("province") and wn.is_place("mountains") and not wn.is_place("militia")
+    assert "united_states" in wn.country_of_capital("Washington")  # through the District of Columbia
+    assert wn.country_of_capital("Tehran")[0] == "iran" and wn.country_of_capital("Mosul") == []
+
+
+def test_other_senses_and_capitals() -> None:
+    from rag.matching import denied_heads
+    from rag.synonyms import country_of_capital, share_a_sense
+
+    assert share_a_sense("link", "tie") and share_a_sense("support", "back")  # not their first senses
+    assert not share_a_sense("support", "arm") and not share_a_sense("us", "use")
+    assert denied_heads("They had no ties to the Iran-backed groups, he has never been supported") == {
+        "tie",
+        "support",
+    }
+    assert country_of_capital("Washington")[:2] == ("United States", "United States of America")
+    assert country_of_capital("Ankara")[0] == "Turkey" and country_of_capital("Kirkuk") == ()
+    assert country_of_capital("washington") == ()  # a name, capitalised
 
 
 def test_helping_someone_fight_a_group_is_not_helping_that_group() -> None:
