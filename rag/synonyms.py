@@ -8,7 +8,10 @@ import and a lookup costs a few file reads.
 Only the first sense counts (WordNet orders a word's senses by frequency): "connect" → "link",
 "tie"; "assist" → "help", "aid". Further senses bring in noise ("kill" → "defeat",
 "vote down"). The words compared are the crude stems of `rag.matching.stem` ("liberat",
-"injur"), so a stem is also looked up with an "e" put back.
+"injur"), so a stem is also looked up with an "e" put back. Any sense counts only for the word a
+denial is of (`share_a_sense`: "no ties to" denies "linked to"). Beyond synonyms: WordNet's
+lexicographer files (people, places, having and giving), cause links ("kill" → "die") and
+part-of links (a national capital → its country).
 """
 
 from __future__ import annotations
