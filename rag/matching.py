@@ -280,9 +280,12 @@ def claim_stance(
     going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
     by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
     sentences on sides, never verifies anything."""
-    denied = denied_terms(question, sentence, other_senses)
+    # a term denied in a word of another sense is stated too; without those, the denials are
+    # looked for only in a sentence that states enough of the claim
+    denied = denied_terms(question, sentence, other_senses=True) if other_senses else set()
     if not states_claim(question, sentence, weights, also=denied) or helps_otherwise(question, sentence):
         return 0
+    denied = denied if other_senses else denied_terms(question, sentence)
     sign = -1 if denied else 0 if ended(question, sentence) else 1
     negated = polarity(question)[1]
     if not negated & predicate_terms(question):
@@ -364,16 +367,17 @@ def said_where(text: str, strict: bool = False) -> list[tuple[int, list[str], bo
     stems, and whether a denial applies to it."""
     toks = words(text)
     low = [w.lower().replace("’", "'") for w in toks]
-    denials = _denials(low, strict)
+    deny = _NEGATIONS if strict else _DENIALS
+    denials = _denials(low, deny)
     return [
         (i, [stem(part) for part in _with_parts(w)], any(0 < i - d <= DENIAL_REACH for d in denials))
         for i, w in enumerate(toks)
-        if _is_content(w) and low[i] not in (_NEGATIONS if strict else _DENIALS)
+        if _is_content(w) and low[i] not in deny
     ]
 
 
-def _denials(low: list[str], strict: bool = False) -> list[int]:
-    deny = _NEGATIONS if strict else _DENIALS
+def _denials(low: list[str], deny: frozenset[str] = _DENIALS) -> list[int]:
+    """Where the (lower-case) words have a denial: a word of `deny`, or one ending in "n't"."""
     return [i for i, w in enumerate(low) if w in deny or w.endswith("n't")]
 
 

@@ -104,11 +104,11 @@ class WordNet:
         """Whether some sense of `word` is of having or giving things: as a verb (WordNet's
         verb.possession: "pay", "spent", "give"), or as a noun (noun.possession: "cost"); not
         "train", "grow"."""
-        w = word.lower()
-        irregular = _find_line(self._verb_exceptions, w.encode())  # "spent spend"
-        verbs = _base_forms(w, "verb") + ([irregular.split()[1].decode()] if irregular else [])
-        senses = [("verb", o) for form in verbs for o in self._offsets("verb", form)]
-        senses += [("noun", o) for form in _base_forms(w, "noun") for o in self._offsets("noun", form)]
+        senses = self.senses(word)
+        irregular = _find_line(self._verb_exceptions, word.lower().encode())  # "spent spend"
+        if irregular:
+            senses |= {s for s in self.senses(irregular.split()[1].decode()) if s[0] == "verb"}
+        # adjectives and adverbs have lexicographer files of their own, never these
         return any(
             int(line.split()[1]) in _POSSESSION
             for pos, o in senses
