@@ -148,12 +148,36 @@ def check(
     missing_names = sorted(names(claim) - content_stems(passage_text))
     if missing_names:
         problems.append("name " + ", ".join(missing_names) + " is not in the cited text")
+    problems += [
+        f"it states {n} without “{bound}”, as the cited text bounds it"
+        for n, bound in unbounded(claim, window)
+    ]
     said, denied = polarity(claim, strict=True)
     source_said, source_denied = polarity(window, strict=True)
     flipped = _denied_of(claim, said, window) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
     return problems + _turned(claim, window)
+
+
+# Words that bound a figure ("up to 900 fighters", "at least 40 militias"): a sentence that drops
+# them states more than its source does.
+_BOUNDS = (
+    "up to|at least|at most|more than|less than|fewer than|as many as|as much as|nearly|almost|"
+    "about|around|roughly|approximately|an estimated|some|over|under"
+)
+_BOUNDED = re.compile(rf"\b({_BOUNDS})\s+\$?(\d[\d,]*(?:\.\d+)?)", re.I)
+
+
+def unbounded(claim: str, window: str) -> list[tuple[str, str]]:
+    """(number, bound) for each number the window gives only with a bound ("up to 900") and the
+    claim gives with none ("900 new fighters")."""
+    bounds: dict[str, str] = {}
+    for m in _BOUNDED.finditer(window):
+        bounds.setdefault(m.group(2).replace(",", "").rstrip("."), m.group(1).lower())
+    bare = numbers(_BOUNDED.sub(" ", window))  # also stated without a bound somewhere
+    kept = {m.group(2).replace(",", "").rstrip(".") for m in _BOUNDED.finditer(claim)}
+    return [(n, bounds[n]) for n in sorted(numbers(claim)) if n in bounds and n not in bare and n not in kept]
 
 
 def _denied_of(claim: str, said: set[str], window: str) -> set[str]:

@@ -865,7 +865,9 @@ def reversed_roles(question: str, sentence: str) -> bool:
         at = _active_at(asked, stem(m.group(1)))
         if at is None:
             continue
-        doer = content_stems(" ".join(asked[1:at])) - NO_CLAIM  # "Are the militias accusing"
+        # its doer: the words just before it ("Are the militias accusing"; in "Are the fighters
+        # the Americans are training linked to …?" the Americans, not the fighters they train)
+        doer = content_stems(" ".join(asked[max(1, at - _DOER_REACH) : at])) - NO_CLAIM
         if doer & content_stems(" ".join(words(sentence[: m.start()])[-_SUBJECT_REACH:])):
             return True
     return False
@@ -887,6 +889,8 @@ _PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being)\s+(?:\w+ly\s+|later\s+)
 _BE = frozenset("is are was were be been being".split())
 # How many words before a passive verb may name the one it is done to.
 _SUBJECT_REACH = 12
+# How many words before the question's verb name its doer ("the Americans are training").
+_DOER_REACH = 3
 
 
 # How many words after the question's verb may name whom it is done to ("accusing the US").

@@ -120,6 +120,15 @@ def test_number_not_in_the_source_is_unsupported() -> None:
     assert not spelled.supported and any("100" in p for p in spelled.problems)
 
 
+def test_a_figure_stated_without_the_bound_its_source_gives_is_unsupported() -> None:
+    bare, _ = verify("There are 40 militias [1].", PASSAGES)  # the source: "at least 40"
+    assert not bare.supported and any("at least" in p for p in bare.problems)
+    other, _ = verify(
+        "There are more than 40 militias [1].", PASSAGES
+    )  # a bound, if not the same: only a bare figure is checked
+    assert other.supported
+
+
 def test_recite_puts_one_number_where_the_citations_were() -> None:
     from rag.citations import recite
 

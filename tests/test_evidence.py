@@ -271,6 +271,12 @@ def test_a_passive_verb_done_by_the_one_the_question_has_it_done_to_takes_no_sid
     assert not reversed_roles(q, "The plan was later accused of being too costly.")  # another subject
     # the question's verb passive too
     assert not reversed_roles("Was the council accused of fraud?", "The council was accused of fraud.")
+    # the question's verb in a relative clause: its doer is the noun just before it
+    trained = "Are the recruits the council is training linked to the fraud?"
+    assert not reversed_roles(
+        trained, "Some recruits, the mayor said, were being trained with no ties to it."
+    )
+    assert reversed_roles(trained, "The council, the mayor said, was being trained with no ties to it.")
 
 
 def test_on_whether_something_still_goes_on_a_denial_that_it_recurs_says_no() -> None:
