@@ -257,9 +257,19 @@ def synonyms(stem_: str) -> frozenset[str]:
 
 def predicate_terms(question: str) -> set[str]:
     """What a yes/no question claims, less who it names: stems of its lower-case content words
-    after the opening verb ("Do the fighters say they need help?" → fighter, need, help)."""
-    toks = words(question)[1:]
+    after the opening verb ("Has the board received support?" → board, receiv, support); of a
+    claim reported as someone's view, those of the view ("Do the fighters say they need help?"
+    → need, help: whose view it is, `someone_else` checks)."""
+    reported = _REPORTED.match(question)
+    toks = words(question[reported.end() :]) if reported else words(question)[1:]
     return {stem(w) for w in toks if w.islower() and _is_content(w)} - NO_CLAIM
+
+
+# "Do the militia fighters say (that) …", "Does Ameri believe …": a view and whose it is.
+_REPORTED = re.compile(
+    r"^\W*\w+\s+(?:[\w'’.-]+\s+){1,6}?(?:say|claim|believe|think|argue|insist|maintain|feel)\s+(?:that\s+)?",
+    re.I,
+)
 
 
 # Verbs that say little beyond what they give ("given support", "provided training").

@@ -237,6 +237,8 @@ def test_ever_and_still_claim_nothing() -> None:
 
     assert predicate_terms("Has the board ever received support?") == {"board", "receiv", "support"}
     assert predicate_terms("Is the board still asking?") == {"board", "ask"}
+    # a view reported as someone's: the view is the claim, whose it is is checked apart
+    assert predicate_terms("Do the board's members say they need more staff?") == {"need", "staff"}
 
 
 def test_a_verb_of_giving_is_not_needed_to_state_what_is_given() -> None:
