@@ -15,7 +15,9 @@ from typing import Literal
 
 from rag.matching import (
     CLAIM_AXIS,
+    DENIAL_REACH,
     GIVING,
+    NEGATIONS,
     NO_CLAIM,
     STOPWORDS,
     affirms_denied,
@@ -931,9 +933,37 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
     if claim is not None:
         # a denial in a word of another sense counts for a side ("no ties to" for "linked to"),
         # not for what answers the question outright (see `answers_claim`)
-        stance = partial(claim_stance, claim, weights=weights, other_senses=True)
-        out.append(Axis(CLAIM_AXIS, stance, {1: claim}))
+        out.append(Axis(CLAIM_AXIS, partial(_claim_side, claim, weights=weights), {1: claim}))
     return out
+
+
+def _claim_side(claim: str, sentence: str, weights: Callable[[str], float]) -> int:
+    """`claim_stance`, a denial in a word of another sense counting ("no ties to" for "linked
+    to"); a sentence that states the claim but has its subject denied a part in it says no
+    ("… offensive to retake Mosul without the assistance of Washington" to "Is the US playing a
+    role in the offensive to retake Mosul?", see `denies_subject`)."""
+    side = claim_stance(claim, sentence, weights=weights, other_senses=True)
+    return -1 if side == 1 and denies_subject(claim, sentence) else side
+
+
+def denies_subject(question: str, sentence: str) -> bool:
+    """Whether the sentence denies the question's named subject a part: a plain denial, then
+    within `DENIAL_REACH` words "of", "from" or "by" the subject ("without the assistance of
+    Washington", "never been supported by the U.S."; see `about_subject`)."""
+    subject = _SUBJECT.match(question)
+    if subject is None or is_verb(subject.group(2)) is False:
+        return False
+    toks, name = words(sentence), subject.group(1)
+    size = len(words(name))
+    for i, w in enumerate(toks):
+        if w.lower() not in NEGATIONS:
+            continue
+        for j in range(i + 1, min(i + 1 + DENIAL_REACH, len(toks))):
+            if toks[j].lower() in ("of", "from", "by"):
+                after = toks[j + 1 : j + 2 + size]  # "by the U.S.", "of the Harbour Board"
+                if _mentions(name, set(after)):
+                    return True
+    return False
 
 
 def relevant(

@@ -29,7 +29,7 @@ STOPWORDS = frozenset(
         "source sources report reported reports passage passages one also however still even many much"
     ).split()
 )
-_NEGATIONS = frozenset("not no never n't nor neither without refused refuse refuses rejected".split())
+NEGATIONS = frozenset("not no never n't nor neither without refused refuse refuses rejected".split())
 
 
 def stem(word: str) -> str:
@@ -168,7 +168,7 @@ def _phrase_hits(text: str, phrases: tuple[str, ...]) -> list[int]:
 
 def _negated(text: str, pos: int) -> bool:
     before = words(text.lower()[max(0, pos - 60) : pos])[-6:]
-    return any(w in _NEGATIONS or w.endswith("n't") for w in before)
+    return any(w in NEGATIONS or w.endswith("n't") for w in before)
 
 
 def stances(text: str) -> list[Stance]:
@@ -226,7 +226,7 @@ _YES_NO = re.compile(
 )
 # Words that deny what a sentence says ("have not been repeated", "never supported", "stopped
 # criticising", "without the assistance", "no ties").
-_DENIALS = _NEGATIONS | frozenset("stopped ceased denied denies deny dropped abandoned halted".split())
+_DENIALS = NEGATIONS | frozenset("stopped ceased denied denies deny dropped abandoned halted".split())
 
 
 def is_yes_no(question: str) -> bool:
@@ -377,7 +377,7 @@ def said_where(text: str, strict: bool = False) -> list[tuple[int, list[str], bo
     stems, and whether a denial applies to it."""
     toks = words(text)
     low = [w.lower().replace("’", "'") for w in toks]
-    deny = _NEGATIONS if strict else _DENIALS
+    deny = NEGATIONS if strict else _DENIALS
     denials = _denials(low, deny)
     return [
         (i, [stem(part) for part in _with_parts(w)], any(0 < i - d <= DENIAL_REACH for d in denials))
@@ -504,8 +504,8 @@ class EitherOr:
 def _option_terms(option: str, other: str) -> tuple[set[str], bool]:
     """The stems `option` has and `other` has not, and whether it is itself a denial ("without …")."""
     own = {w.lower() for w in words(option)}
-    negative = bool(own & _NEGATIONS)
-    return content_stems(option) - content_stems(other) - _NEGATIONS, negative
+    negative = bool(own & NEGATIONS)
+    return content_stems(option) - content_stems(other) - NEGATIONS, negative
 
 
 def _held(terms: set[str], stated: set[str], denied: set[str]) -> list[tuple[bool, bool]]:

@@ -534,3 +534,22 @@ def test_a_denial_in_a_word_of_another_sense_places_a_side_but_answers_nothing_o
     support = "Has Dalton given support to the harbour workers?"
     assert share_a_sense("back", "support")
     assert axes(support)[-1].stance("The harbour workers have no ties to the Dalton-backed union.") != -1
+
+
+def test_a_sentence_denying_the_subject_a_part_in_the_claim_says_no() -> None:
+    from rag.evidence import axes
+
+    q = "Is the Harbour Board playing a role in the plan to rebuild the bridge?"
+    claim = next(ax for ax in axes(q) if ax.name == CLAIM_AXIS)
+    assert (
+        claim.stance("The town will rebuild the bridge under the plan without the help of the Harbour Board.")
+        == -1
+    )
+    assert claim.stance("The Harbour Board is playing a role in the plan to rebuild the bridge.") == 1
+    # the subject named apart from the denial
+    assert (
+        claim.stance(
+            "Without the mayor's help, the Harbour Board plays a role in the plan to rebuild the bridge."
+        )
+        == 1
+    )
