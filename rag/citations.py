@@ -254,6 +254,14 @@ def _names_who(s: Support, p: Passage, who: Collection[str], normalise: Callable
     return bool(content_stems(normalise(" ".join([*before, s.quote.text]))) & set(who))
 
 
+def other_outlets(sentence: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> list[str]:
+    """The outlets of `passages` that the sentence names though no passage it cites is theirs or
+    names them ("The Anti-Media article claims …" citing a Washington Times passage)."""
+    own = " ".join(f"{p.outlet or ''} {p.text}" for p in cited).casefold()
+    outlets = {p.outlet for p in passages if p.outlet and p.outlet.casefold() not in own}
+    return sorted(o for o in outlets if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", sentence, re.I))
+
+
 def verify(
     sentence: str,
     passages: Sequence[Passage],
@@ -277,6 +285,10 @@ def verify(
     leaked = leak(sentence, (by_n[n].text for n in valid))
     if leaked:
         return Claim(text, tuple(valid), False, (*problems, leaked)), []
+    misnamed = other_outlets(text, [by_n[n] for n in valid], passages)
+    if misnamed:
+        wrong = f"it names {', '.join(misnamed)}, not the outlet of the passage it cites"
+        return Claim(text, tuple(valid), False, (*problems, wrong)), []
     supports = [support(text, by_n[n], normalise) for n in valid]
     if who and _PRONOUN_SUBJECT.match(text):
         someone = "it says “he” or “she” of someone the question does not name"

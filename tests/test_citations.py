@@ -129,6 +129,13 @@ def test_a_figure_stated_without_the_bound_its_source_gives_is_unsupported() -> 
     assert other.supported
 
 
+def test_a_sentence_naming_another_outlet_than_the_one_it_cites_is_unsupported() -> None:
+    wrong, _ = verify("The NJ Times says the PMF wants the Americans to go home [3].", PASSAGES)
+    assert not wrong.supported and any("NJ Times" in p for p in wrong.problems)
+    right, _ = verify("The Washington Times says the PMF wants the Americans to go home [3].", PASSAGES)
+    assert right.supported
+
+
 def test_recite_puts_one_number_where_the_citations_were() -> None:
     from rag.citations import recite
 
