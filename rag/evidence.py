@@ -940,8 +940,8 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
 def _claim_side(claim: str, sentence: str, weights: Callable[[str], float]) -> int:
     """`claim_stance`, a denial in a word of another sense counting ("no ties to" for "linked
     to"); a sentence that states the claim but has its subject denied a part in it says no
-    ("… offensive to retake Mosul without the assistance of Washington" to "Is the US playing a
-    role in the offensive to retake Mosul?", see `denies_subject`)."""
+    ("… the offensive on the city without the assistance of Washington" to "Does the US have a
+    part in the offensive on the city?", see `denies_subject`)."""
     side = claim_stance(claim, sentence, weights=weights, other_senses=True)
     return -1 if side == 1 and denies_subject(claim, sentence) else side
 
