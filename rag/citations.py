@@ -167,6 +167,7 @@ _BOUNDS = (
     "about|around|roughly|approximately|an estimated|some|over|under"
 )
 _BOUNDED = re.compile(rf"\b({_BOUNDS})\s+\$?(\d[\d,]*(?:\.\d+)?)", re.I)
+_YEARISH = re.compile(r"(?:19|20)\d\d")
 
 
 def unbounded(claim: str, window: str) -> list[tuple[str, str]]:
@@ -174,7 +175,9 @@ def unbounded(claim: str, window: str) -> list[tuple[str, str]]:
     claim gives with none ("900 new fighters")."""
     bounds: dict[str, str] = {}
     for m in _BOUNDED.finditer(window):
-        bounds.setdefault(m.group(2).replace(",", "").rstrip("."), m.group(1).lower())
+        n = m.group(2).replace(",", "").rstrip(".")
+        if not _YEARISH.fullmatch(n):  # "some 2016 reports" bounds no figure
+            bounds.setdefault(n, m.group(1).lower())
     bare = numbers(_BOUNDED.sub(" ", window))  # also stated without a bound somewhere
     kept = {m.group(2).replace(",", "").rstrip(".") for m in _BOUNDED.finditer(claim)}
     return [(n, bounds[n]) for n in sorted(numbers(claim)) if n in bounds and n not in bare and n not in kept]
