@@ -175,12 +175,17 @@ def unbounded(claim: str, window: str) -> list[tuple[str, str]]:
     claim gives with none ("900 new fighters")."""
     bounds: dict[str, str] = {}
     for m in _BOUNDED.finditer(window):
-        n = m.group(2).replace(",", "").rstrip(".")
-        if not _YEARISH.fullmatch(n):  # "some 2016 reports" bounds no figure
-            bounds.setdefault(n, m.group(1).lower())
+        figure = _figure(m)
+        if not _YEARISH.fullmatch(figure):  # "some 2016 reports" bounds no figure
+            bounds.setdefault(figure, m.group(1).lower())
     bare = numbers(_BOUNDED.sub(" ", window))  # also stated without a bound somewhere
-    kept = {m.group(2).replace(",", "").rstrip(".") for m in _BOUNDED.finditer(claim)}
+    kept = {_figure(m) for m in _BOUNDED.finditer(claim)}
     return [(n, bounds[n]) for n in sorted(numbers(claim)) if n in bounds and n not in bare and n not in kept]
+
+
+def _figure(m: re.Match[str]) -> str:
+    """The number of a `_BOUNDED` match, written as `rag.matching.numbers` writes it ("80000")."""
+    return m.group(2).replace(",", "").rstrip(".")
 
 
 def _denied_of(claim: str, said: set[str], window: str) -> set[str]:

@@ -799,11 +799,18 @@ def about_subject(question: str, sentence: str) -> bool:
     "never been supported by the U.S." for "Has the United States armed them?"); true when the
     question names none. A denial that never names it ("we didn't have heavy enough weaponry")
     says nothing of what the subject did."""
+    name = named_subject(question)
+    return name is None or _mentions(name, set(words(sentence)))
+
+
+def named_subject(question: str) -> str | None:
+    """The named subject of a yes/no question ("Has the United States supported …?" → United
+    States); None when there is none, or the name only qualifies it ("Do Iraq's Shiite militia
+    fighters say …?")."""
     subject = _SUBJECT.match(question)
-    # "Do Iraq's Shiite militia fighters say …?": a name qualifying the subject, not naming it
     if subject is None or is_verb(subject.group(2)) is False:
-        return True
-    return _mentions(subject.group(1), set(words(sentence)))
+        return None
+    return subject.group(1)
 
 
 def other_party(question: str, sentence: str) -> bool:
@@ -933,28 +940,25 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
     if claim is not None:
         # a denial in a word of another sense counts for a side ("no ties to" for "linked to"),
         # not for what answers the question outright (see `answers_claim`)
-        out.append(Axis(CLAIM_AXIS, partial(_claim_side, claim, weights=weights), {1: claim}))
+        side = partial(_claim_side, claim, named_subject(claim), weights=weights)  # parsed once
+        out.append(Axis(CLAIM_AXIS, side, {1: claim}))
     return out
 
 
-def _claim_side(claim: str, sentence: str, weights: Callable[[str], float]) -> int:
+def _claim_side(claim: str, subject: str | None, sentence: str, weights: Callable[[str], float]) -> int:
     """`claim_stance`, a denial in a word of another sense counting ("no ties to" for "linked
     to"); a sentence that states the claim but has its subject denied a part in it says no
     ("… the offensive on the city without the assistance of Washington" to "Does the US have a
     part in the offensive on the city?", see `denies_subject`)."""
     side = claim_stance(claim, sentence, weights=weights, other_senses=True)
-    return -1 if side == 1 and denies_subject(claim, sentence) else side
+    return -1 if side == 1 and subject is not None and denies_subject(subject, sentence) else side
 
 
-def denies_subject(question: str, sentence: str) -> bool:
-    """Whether the sentence denies the question's named subject a part: a plain denial, then
-    within `DENIAL_REACH` words "of", "from" or "by" the subject ("without the assistance of
-    Washington", "never been supported by the U.S."; see `about_subject`)."""
-    subject = _SUBJECT.match(question)
-    if subject is None or is_verb(subject.group(2)) is False:
-        return False
-    toks, name = words(sentence), subject.group(1)
-    size = len(words(name))
+def denies_subject(name: str, sentence: str) -> bool:
+    """Whether the sentence denies `name` (a question's named subject, see `named_subject`) a
+    part: a plain denial, then within `DENIAL_REACH` words "of", "from" or "by" the name
+    ("without the assistance of Washington", "never been supported by the U.S.")."""
+    toks, size = words(sentence), len(words(name))
     for i, w in enumerate(toks):
         if w.lower() not in NEGATIONS:
             continue
