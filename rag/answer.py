@@ -55,6 +55,7 @@ from rag.matching import (
 )
 from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
+from rag.synonyms import is_verb
 from rag.types import (
     Answer,
     AnswerEvent,
@@ -116,11 +117,13 @@ _DETERMINERS = frozenset("the a an these those this that his her their its our".
 
 
 def _antecedents(toks: Sequence[str]) -> list[tuple[int, str]]:
-    """Nouns a pronoun could refer to within the question: names ("PMF", "Sadr") and the heads of
-    phrases after a determiner ("the militia fighters" → fighters), with their positions."""
+    """Nouns a pronoun could refer to within the question: names ("PMF", "Sadr"), bare plural
+    nouns ("recruits") and the heads of phrases after a determiner ("the militia fighters" →
+    fighters), with their positions."""
     out: list[tuple[int, str]] = []
     for i, t in enumerate(toks):
-        if i > 0 and ((t.isupper() and len(t) > 1) or (t[0].isupper() and t.lower() not in STOPWORDS)):
+        named = i > 0 and ((t.isupper() and len(t) > 1) or (t[0].isupper() and t.lower() not in STOPWORDS))
+        if named or _bare_plural(t):  # a bare plural: "must recruits meet before … trains them?"
             out.append((i, t))
         elif t.lower() in _DETERMINERS and i + 1 < len(toks):
             j = i + 1
@@ -129,6 +132,20 @@ def _antecedents(toks: Sequence[str]) -> list[tuple[int, str]]:
             if toks[j].lower() not in STOPWORDS and toks[j].lower() not in _ANAPHORA:
                 out.append((j, toks[j]))
     return out
+
+
+def _bare_plural(word: str) -> bool:
+    """A plural noun that cannot be a verb ("fighters", not "wants" or "forces"): it names what a
+    later "they" or "them" may stand for."""
+    low = word.lower()
+    return (
+        word.islower()
+        and low.endswith("s")
+        and not low.endswith(("ss", "us"))
+        and low not in STOPWORDS
+        and low not in _ANAPHORA
+        and is_verb(low) is False
+    )
 
 
 _PREPOSITIONS = frozenset("about of to with on for after before against by from over".split())
@@ -146,7 +163,7 @@ def refers_back(question: str) -> bool:
             continue
         if low == "that" and i + 1 < len(toks) and (i == 0 or toks[i - 1].lower() not in _PREPOSITIONS):
             continue  # "said that …" joins a clause; "about that" or a final "that" refers back
-        before = [w for j, w in nouns if j < i]
+        before = [w for j, w in nouns if j < i and (low in _PLURAL_PRONOUNS or not _bare_plural(w))]
         if low in _PLURAL_PRONOUNS:
             before = [
                 w for w in before if w.endswith("s") and not w.isupper() and not w.endswith(("ss", "us"))
@@ -183,14 +200,28 @@ def _as_pronoun(name: str, pronoun: str) -> str:
     return name + "'s" if pronoun.lower() == "his" else name
 
 
+# "Who is Col. Srud Barzanji?", "Who was Hadi al-Ameri?": the question is about the person it names
+_WHO_IS_NAMED = re.compile(
+    r"^\W*(?i:who\s+(?:is|was))\s+((?:[A-Z][\w.\-]*|(?:al|el|bin|ibn|de|van|von)-?\w+)"
+    r"(?:\s+(?:[A-Z][\w.\-]*|(?:al|el|bin|ibn|de|van|von)-?\w+))*)\s*\?*\s*$"
+)
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -> str | None:
-    """The person an answer to a "who" question names, that the question does not ("Who called
-    the training a mistake?" → "Michael Pregent"): what "he" means in the next question. A name
+    """The person "he" or "she" means in the question after this one: after "Who is Col. Omar
+    Haddad?" or a question naming one person ("What did Capt. Omar Haddad say?"), that person;
+    after a question for a person ("Who called the training a mistake?"), the one the answer
+    names that the question does not ("Michael Pregent"). A name
     that is part of a source's outlet ("according to Los Angeles Times") is no person."""
+    own = _WHO_IS_NAMED.match(question)
+    if own:
+        return (people(f"said {own.group(1)}") or [own.group(1)])[0]
     if asked_kind(question) != "person":
-        return None
-    asked = content_stems(question)
-    found = (name for name in people(answer) if content_stems(name) - asked)
+        named = [_POSSESSIVE.sub("", name) for name in people(question)]
+        return named[0] if len(named) == 1 else None
+    asked = content_stems(question)  # "Hadi al-Ameri" is the question's "Hadi Ameri"
+    found = (name for name in people(answer) if not content_stems(name) & asked)
     return next((name for name in found if not any(name in o for o in outlets)), None)
 
 

@@ -279,6 +279,10 @@ def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
         ("Did PMF leaders say that US troops should leave?", False),  # "that" joins a clause
         ("What did Hadi al-Ameri say about his alliance?", False),
         ("What happened after that?", True),
+        # a bare plural noun stands for "them", not for "he"; a plural verb stands for nothing
+        ("What must recruits do before the US trains them?", False),
+        ("What did recruits say he promised?", True),
+        ("Does the US say it wants them to stay?", True),
     ],
 )
 def test_a_pronoun_resolved_in_the_question_is_not_a_follow_up(question: str, follow_up: bool) -> None:
@@ -290,7 +294,13 @@ def test_he_after_a_who_question_is_the_person_its_answer_named() -> None:
 
     said = "“It is a mistake,” said Omar Haddad, a former officer [2]. Col. Ruiz disagreed [3]."
     assert answered_person('Who called the plan "a mistake"?', said) == "Omar Haddad"
-    assert answered_person("Who is Omar Haddad?", said) is None  # the question names him already
+    # a question about one named person: "he" is that person, whatever the answer names
+    assert answered_person("Who is Col. Omar Haddad?", said) == "Omar Haddad"
+    assert answered_person("Who was Tariq al-Nouri?", said) == "Tariq al-Nouri"
+    assert answered_person("What did Capt. Tariq al-Nouri say about the plan?", said) == "Tariq al-Nouri"
+    assert answered_person("Where is Capt. Tariq al-Nouri's unit?", said) == "Tariq al-Nouri"
+    # a name the question holds in other words is not the answer's ("Haddad" for "Omar Haddad")
+    assert answered_person("Who disagreed with Haddad?", said) == "Ruiz"
     assert answered_person("Where was the plan made?", said) is None  # not a question for a person
     # a source's outlet is no person ("according to Harbour Times")
     said = "Harbour Post citing the Harbour Times reports: “They train, according to Harbour Times” [1]."
