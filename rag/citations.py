@@ -2,8 +2,9 @@
 
 A sentence counts as supported only when a passage it cites (or the cited passages together) backs
 it: most of its content words are in the cited sentence(s), every number and name in it appears in
-the cited passage, and it does not take the opposite side from the cited sentence ("stay" is not
-"go home"). A sentence without a citation is unsupported.
+the cited passage, no name stands where the cited sentence has another ("Human Rights Watch
+documented …" from "Amnesty International documented …"), and it does not take the opposite side
+from the cited sentence ("stay" is not "go home"). A sentence without a citation is unsupported.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rag.evidence import passage_quotes, reversed_roles
 from rag.grammar import ABBREVIATIONS
 from rag.leaks import leak
 from rag.matching import (
+    STOPWORDS,
     content_stems,
     coverage,
     helps_otherwise,
@@ -152,12 +154,64 @@ def check(
         f"it states {n} without “{bound}”, as the cited text bounds it"
         for n, bound in unbounded(claim, window)
     ]
+    problems += [f"it names {n} where the cited text names {o}" for n, o in swapped_names(claim, window)]
     said, denied = polarity(claim, strict=True)
     source_said, source_denied = polarity(window, strict=True)
     flipped = _denied_of(claim, said, window) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
     return problems + _turned(claim, window)
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of a text, each clause ended by an empty string ("In October, Amnesty …" →
+    "In", "October", "", "Amnesty", …): a name does not run across punctuation."""
+    return [t for part in _CLAUSE_BREAK.split(text) for t in (*words(part), "")]
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]“”\"—–]|\s-\s")
+
+
+def _name_runs(toks: Sequence[str]) -> list[tuple[int, int]]:
+    """[start, end) of each run of capitalised words that names something ("Human Rights Watch",
+    "Amnesty International"); a capitalised stopword opening the sentence ("The") is no name."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, t in enumerate([*toks, ""]):
+        first = i == 0 or not toks[i - 1]  # a clause's opening "The" is no name
+        capital = bool(t) and t[0].isupper() and not (first and t.lower() in STOPWORDS)
+        if capital and start is None:
+            start = i
+        elif not capital and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def swapped_names(claim: str, window: str) -> list[tuple[str, str]]:
+    """Names the claim puts where the cited window has another: the word right after a name of
+    the claim follows, in the window, a name the claim lacks, and never that name ("Human Rights
+    Watch documented allegations …" from "Amnesty International documented allegations …; Human
+    Rights Watch reported …"). A 1.5B model copies a sentence and takes the name from a
+    neighbouring one. Pairs (claim's name, window's name)."""
+    c, w = _tokens(claim), _tokens(window)
+    c_stems = content_stems(claim)
+    w_runs = [(_compact(w[x:y]), " ".join(w[x:y]), w[y].lower()) for x, y in _name_runs(w)]
+    out = []
+    for a, b in _name_runs(c):
+        name, after = _compact(c[a:b]), c[b].lower()
+        if not after or after in STOPWORDS or (name, after) in {(n, f) for n, _, f in w_runs}:
+            continue
+        out += [
+            (" ".join(c[a:b]), shown)
+            for other, shown, follows in w_runs
+            if follows == after and other != name and not content_stems(shown) & c_stems
+        ]
+    return out
+
+
+def _compact(toks: Sequence[str]) -> str:
+    return "".join(toks).replace(".", "").casefold()  # "U. S." is "US"
 
 
 # Words that bound a figure ("up to 900 fighters", "at least 40 militias"): a sentence that drops

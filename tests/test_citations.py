@@ -274,3 +274,28 @@ def test_a_claim_denied_of_whom_it_names_is_unsupported_though_the_text_says_it_
     assert any("turns" in p and "support" in p for p in problems)
     assert not check(denial, [denial], denial)  # the quote itself
     assert not check("The Harbour Front got direct support from Northport.", [denial], denial)
+
+
+def test_a_name_put_in_place_of_the_cited_one_is_unsupported() -> None:
+    from rag.citations import swapped_names
+
+    cited = passage(
+        4,
+        "harbour",
+        "In May, the Port Authority documented damage to the pier after the storm. Later, the "
+        "Coast Guard reported that two boats had sunk.",
+    )
+    # the model copied the first sentence and took the name from the second
+    wrong, _ = verify("The Coast Guard documented damage to the pier after the storm [4].", [cited])
+    assert not wrong.supported
+    assert any("Coast Guard" in p and "Port Authority" in p for p in wrong.problems)
+    for right in (
+        "The Port Authority documented damage to the pier after the storm [4].",
+        "The Coast Guard reported that two boats had sunk [4].",
+    ):
+        claim, _ = verify(right, [cited])
+        assert claim.supported, claim.problems
+    # a name for a pronoun or a common noun, or "U. S." for "U.S.", is no swap
+    assert swapped_names("Ortiz said the pier was damaged", "“The pier was damaged,” he said.") == []
+    assert swapped_names("The PMF formed in 2014", "The militias formed in 2014 to fight IS.") == []
+    assert swapped_names("The U. S. spokesman insisted", "Col. Ruiz, the U.S. spokesman, insisted") == []
