@@ -877,7 +877,10 @@ def reversed_roles(question: str, sentence: str) -> bool:
         # its doer: the words just before it ("Are the militias accusing"; in "Are the fighters
         # the Americans are training linked to …?" the Americans, not the fighters they train)
         doer = content_stems(" ".join(asked[max(1, at - _DOER_REACH) : at])) - NO_CLAIM
-        if doer & content_stems(" ".join(words(sentence[: m.start()])[-_SUBJECT_REACH:])):
+        # whom it is done to: the words before it in its own clause ("…, but insisted those being
+        # trained": those, not "the U.S." of the clause before; an aside between commas is no clause)
+        clause = _CLAUSE_START.split(sentence[: m.start()])[-1]
+        if doer & content_stems(" ".join(words(clause)[-_SUBJECT_REACH:])):
             return True
     return False
 
@@ -896,6 +899,8 @@ def _active_at(asked: list[str], verb: str) -> int | None:
 # A passive verb with no one said to do it ("were later accused of destroying homes").
 _PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being)\s+(?:\w+ly\s+|later\s+)?(\w+(?:ed|en))\b(?!\s+by\b)")
 _BE = frozenset("is are was were be been being".split())
+# Where the clause of a passive verb starts, looking back from it.
+_CLAUSE_START = re.compile(r"[;:]|\b(?:but|although|though|while|whereas|that|saying)\b", re.I)
 # How many words before a passive verb may name the one it is done to.
 _SUBJECT_REACH = 12
 # How many words before the question's verb name its doer ("the Americans are training").
