@@ -103,8 +103,9 @@ def _standalone_tails(form: str, corpus: str) -> list[str]:
 
 
 def _implied(group: Sequence[str], groups: Sequence[Sequence[str]], corpus: str) -> list[str]:
-    """More forms of `group`: the first word of a longer form when every use of it in the texts
-    is inside a form of the group and it never appears in lower case ("Hashd"); the initials of
+    """More forms of `group`: the first words of a longer form when every use of them in the texts
+    is inside a form of the group and they never appear in lower case ("Hashd"; "Popular" and
+    "Popular Mobilization", so "Popular Mobilization militias" names the group once); the initials of
     a form of three words or more when the texts never write them and no other form has them
     ("PMU")."""
     out: list[str] = []
@@ -112,18 +113,20 @@ def _implied(group: Sequence[str], groups: Sequence[Sequence[str]], corpus: str)
     for f in group:
         words = _key(f).split()
         first = words[0]
-        inside = sum(_count(g, corpus) for g in group if _key(g).startswith(f"{first} "))  # its uses in names
-        if (
-            len(words) > 1
-            and len(first) >= 4
-            and first[:1].isupper()
-            and first not in known
-            and first.lower() not in _LEADING
-            and not _count(first.lower(), corpus)
-            and _count(first, corpus) == inside
-        ):
-            out.append(first)
-            known.add(first)
+        for size in range(1, len(words)):
+            head = " ".join(words[:size])  # "Popular", then "Popular Mobilization"; its uses in names:
+            inside = sum(_count(g, corpus) for g in group if _key(g).startswith(f"{head} "))
+            if (
+                len(first) >= 4
+                and first[:1].isupper()
+                and words[size - 1][:1].isupper()
+                and head not in known
+                and first.lower() not in _LEADING
+                and not _count(head.lower(), corpus)
+                and _count(head, corpus) == inside
+            ):
+                out.append(head)
+                known.add(head)
         acronym = _initials(f)
         unique = sum(_initials(g) == acronym for gs in groups for g in gs) == 1
         if len(acronym) >= 3 and acronym not in known and unique and not _count(acronym, corpus):

@@ -23,9 +23,12 @@ def test_aliases_are_learned_from_the_articles() -> None:
     aliases = Aliases.from_texts(ARTICLES)
     assert set(aliases.groups) == {
         ("IS", "Islamic", "Islamic State"),  # "Islamic": its every use is in "Islamic State"
-        ("PMF", "Hashd", "Popular", "Hashd al-Shaabi", "Popular Mobilization Forces"),
+        # every use of "Popular Mobilization" too: "Popular Mobilization militias" names the group
+        # once, not as "PMF Mobilization militias"
+        ("PMF", "Hashd", "Popular", "Hashd al-Shaabi", "Popular Mobilization", "Popular Mobilization Forces"),
     }
     assert aliases.normalise("the Hashd al-Shaabi and the Islamic State group") == "the PMF and the IS group"
+    assert aliases.normalise("the Popular Mobilization militias") == "the PMF militias"
     assert aliases.normalise("ISIS") == "ISIS"  # a longer word is not an alias's match
     assert not Aliases.from_texts(["Nothing here is named twice."])
 
