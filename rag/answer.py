@@ -200,7 +200,7 @@ def _as_pronoun(name: str, pronoun: str) -> str:
     return name + "'s" if pronoun.lower() == "his" else name
 
 
-# "Who is Col. Srud Barzanji?", "Who was Hadi al-Ameri?": the question is about the person it names
+# "Who is Col. Omar Haddad?", "Who was Tariq al-Nouri?": the question is about the person it names
 _WHO_IS_NAMED = re.compile(
     r"^\W*(?i:who\s+(?:is|was))\s+((?:[A-Z][\w.\-]*|(?:al|el|bin|ibn|de|van|von)-?\w+)"
     r"(?:\s+(?:[A-Z][\w.\-]*|(?:al|el|bin|ibn|de|van|von)-?\w+))*)\s*\?*\s*$"

@@ -9,11 +9,11 @@ the opposite of its source is caught even when the words overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.synonyms import first_sense_synonyms, is_verb, share_a_sense
+from rag.synonyms import first_sense_synonyms, is_relation, is_verb, share_a_sense
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*\d|\d")
 STOPWORDS = frozenset(
@@ -398,11 +398,16 @@ def denied_heads(text: str) -> set[str]:
     low = [w.lower().replace("’", "'") for w in toks]
     out = set()
     for d in _denials(low):
-        reach = range(d + 1, min(d + 1 + DENIAL_REACH, len(toks)))
-        head = next((i for i in reach if _is_content(toks[i])), None)
+        head = _head_after(toks, d)
         if head is not None and low[head] not in _DENIALS:
             out.add(stem(toks[head]))
     return out
+
+
+def _head_after(toks: Sequence[str], denial: int) -> int | None:
+    """Where the first content word after a denial is, within `DENIAL_REACH`: what it denies."""
+    reach = range(denial + 1, min(denial + 1 + DENIAL_REACH, len(toks)))
+    return next((i for i in reach if _is_content(toks[i])), None)
 
 
 # "had accused", "had long been critical": a time before the one the article tells of.
@@ -440,11 +445,47 @@ def denied_terms(question: str, sentence: str, other_senses: bool = False) -> se
     # what a denial is of, in a word of another sense: "no ties to" denies "linked to", "never
     # been supported" denies "given any backing"
     heads = denied_heads(sentence) if other_senses else set()
-    return {
-        c
-        for c in predicate_terms(question)
-        if any(related(d, c) for d in denied) or any(share_a_sense(h, c) for h in heads)
-    }
+    terms = predicate_terms(question)
+    out = {c for c in terms if any(related(d, c) for d in denied) or any(share_a_sense(h, c) for h in heads)}
+    if other_senses and not out:
+        out = denied_tie(question, terms, sentence)
+    return out
+
+
+# Prepositions between a noun of relation and what it relates to ("no ties to", "links with").
+_TIED = frozenset("to with between from of in".split())
+# Where the words of what a tie is to end ("no ties to those groups, he said").
+_PHRASE_END = re.compile(r"[,;:()]|\s[-–—]\s|\b(?:but|although|though|while|whereas)\b", re.I)
+
+
+def _last_content(text: str) -> str:
+    return next((w for w in reversed(words(text)) if _is_content(w)), "")
+
+
+def denied_tie(question: str, terms: set[str], sentence: str) -> set[str]:
+    """Terms of a yes/no question's claim (`terms`, see `predicate_terms`) a denied tie denies:
+    "no ties to groups that have American blood on their hands" says no to "involved in killing
+    Americans" whatever the claim's verb, when what the tie is to holds the question's last word,
+    what its claim is of (the claim's terms the sentence does not state are the ones denied: its
+    own word for the tie). A tie is a
+    noun of relation (WordNet, see `rag.synonyms.is_relation`: ties, links, involvement)."""
+    out: set[str] = set()
+    for clause in _PHRASE_END.split(sentence):
+        toks = words(clause)
+        low = [w.lower().replace("’", "'") for w in toks]
+        for d in _denials(low):
+            head = _head_after(toks, d)
+            if head is None or head + 1 == len(toks) or low[head + 1] not in _TIED:
+                continue
+            if not is_relation(low[head]):  # "no ties to", "no links with"
+                continue
+            to = {p for w in toks[head + 2 :] for p in content_stems(w)}
+            # what the claim's last word names (its object: "… killing Americans?"), in the same
+            # word: a synonym ("target", "mark") is too loose
+            if to & content_stems(_last_content(question)):
+                stated = content_stems(sentence)
+                out |= {c for c in terms if not any(related(c, s) for s in stated)}
+    return out
 
 
 def affirms_denied(question: str, affirming: str, denying: str) -> bool:
@@ -454,6 +495,8 @@ def affirms_denied(question: str, affirming: str, denying: str) -> bool:
     have = content_stems(affirming)
     _, denied = polarity(denying)  # the words denied, not a whole clause said not to recur
     terms = predicate_terms(question)
+    if not any(related(d, c) for d in denied for c in terms):  # "no ties to …" denies the claim's "involved"
+        denied |= denied_tie(question, terms, denying)
     return any(related(d, c) and related(c, s) for c in terms for d in denied for s in have)
 
 

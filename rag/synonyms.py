@@ -25,6 +25,9 @@ from pathlib import Path
 _POS = ("noun", "verb", "adj", "adv")  # WordNet's order of a word's senses
 _NOUN_PERSON = 18  # the lexicographer file of people ("noun.person")
 _NOUN_PLACES = (15, 17)  # of places and of natural objects ("noun.location", "noun.object")
+_RELATIONS = (24, 26)  # of relations and states ("noun.relation": link; "noun.state": tie, contact)
+# How many of a noun's most common senses are looked at for a relation.
+_RELATION_SENSES = 3
 _POSSESSION = (21, 40)  # of having and giving ("noun.possession", "verb.possession")
 # WordNet's detachment rules (morphy): a suffix and what replaces it.
 _RULES = {
@@ -99,6 +102,16 @@ class WordNet:
         """Whether the most common sense of `word` as a noun is a place or a natural object
         ("province", "city"; "mountain", "river"; not "camp", an artifact)."""
         return any(int(line.split()[1]) in _NOUN_PLACES for line in self._first_synsets("noun", word))
+
+    def is_relation(self, word: str) -> bool:
+        """Whether one of the most common senses of `word` as a noun is a relation or a state of
+        being connected ("ties", "links", "involvement", "contact"; not "support", "help")."""
+        for form in _base_forms(word.lower(), "noun"):
+            for offset in self._offsets("noun", form)[:_RELATION_SENSES]:
+                line = _find_line(self._data["noun"], b"%08d" % offset)
+                if line is not None and int(line.split()[1]) in _RELATIONS:
+                    return True
+        return False
 
     def of_possession(self, word: str) -> bool:
         """Whether some sense of `word` is of having or giving things: as a verb (WordNet's
@@ -242,6 +255,14 @@ def is_place(word: str) -> bool:
     WordNet."""
     wn = wordnet()
     return wn is not None and wn.is_place(word)
+
+
+@lru_cache(maxsize=65536)
+def is_relation(word: str) -> bool:
+    """Whether a noun may name a tie between things ("ties", "links", "involvement"); False
+    without WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.is_relation(word)
 
 
 @lru_cache(maxsize=65536)

@@ -350,3 +350,23 @@ def test_helping_someone_fight_a_group_is_not_helping_that_group() -> None:
     assert claim_stance(q, "Town Turns to Navy, Not Council, to Help Fight Against the Harbour Front") == 0
     assert claim_stance(q, "The council is helping the Harbour Front with money.") == 1
     assert claim_stance("Is the council helping fight the Front?", "It helps fight the Front.") == 1
+
+
+def test_a_denied_tie_to_what_the_claim_is_of_says_no_whatever_the_claims_verb() -> None:
+    from rag.matching import affirms_denied, denied_tie, predicate_terms
+    from rag.synonyms import is_relation
+
+    assert is_relation("ties") and is_relation("links") and is_relation("involvement")
+    assert not is_relation("support") and not is_relation("weapons")
+    q = "Were the dockers the port hires involved in attacks on sailors?"
+    no = "The port insisted those it hires have no ties to gangs that attacked sailors."
+    assert claim_stance(q, no, other_senses=True) == -1
+    assert denied_tie(q, predicate_terms(q), no) >= {stem("involved")}
+    # the one who says yes in the claim's own words answers the denial
+    assert affirms_denied(q, "The dockers, he said, were involved in attacks on sailors.", no)
+    # a tie to something else than what the claim is of, or a tie said, is no denial
+    assert not denied_tie(q, predicate_terms(q), "The port has no ties to the city council.")
+    assert not denied_tie(q, predicate_terms(q), "The dockers have ties to gangs that attacked sailors.")
+    # a word of the question elsewhere than its object does not do ("American" of "American policy")
+    policy = "Does hiring the dockers mark a shift in port policy?"
+    assert not denied_tie(policy, predicate_terms(policy), "The dockers have no ties to the port's gangs.")
