@@ -37,7 +37,15 @@ from rag.matching import (
     words,
     yes_no_claim,
 )
-from rag.synonyms import causes, country_of_capital, is_person, is_place, is_verb, of_possession
+from rag.synonyms import (
+    causes,
+    country_of_capital,
+    is_person,
+    is_place,
+    is_verb,
+    of_possession,
+    share_a_sense,
+)
 from rag.types import Conflict, Evidence, Passage, Quote, Side
 
 # question, sentences -> cosine similarity of each sentence to the question
@@ -381,11 +389,16 @@ def counts(head: str, question: str, sentence: str) -> bool:
     if heads:
         return any(count_near(i, 8 if much else 4, 8 if much else 0) for i in heads)
     # The thing under another name ("senior ISIS figures" / "five leading IS leaders"): a count
-    # next to the question's own verb, in a sentence that shares COUNT_CONTEXT of its words
-    stems = [(i, stem(w)) for i, w in enumerate(toks)]
-    shared = {t for t in said for _, s in stems if related(s, t)}
+    # next to the question's own verb, in a sentence that shares COUNT_CONTEXT of its words, each
+    # in any of its senses ("captured" for "caught")
+    written = {stem(w): w for w in words(question) if w.islower()}
+
+    def same(w: str, t: str) -> bool:
+        return related(stem(w), t) or (t in written and share_a_sense(w.lower(), written[t]))
+
+    shared = {t for t in said for w in toks if same(w, t)}
     return len(shared) >= COUNT_CONTEXT and any(
-        count_near(i, 2, 2) for i, s in stems if any(related(s, t) for t in shared)
+        count_near(i, 2, 2) for i, w in enumerate(toks) if any(same(w, t) for t in shared)
     )
 
 

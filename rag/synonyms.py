@@ -118,9 +118,6 @@ class WordNet:
         verb.possession: "pay", "spent", "give"), or as a noun (noun.possession: "cost"); not
         "train", "grow"."""
         senses = self.senses(word)
-        irregular = _find_line(self._verb_exceptions, word.lower().encode())  # "spent spend"
-        if irregular:
-            senses |= {s for s in self.senses(irregular.split()[1].decode()) if s[0] == "verb"}
         # adjectives and adverbs have lexicographer files of their own, never these
         return any(
             int(line.split()[1]) in _POSSESSION
@@ -168,10 +165,13 @@ class WordNet:
                 yield line
 
     def senses(self, word: str) -> frozenset[tuple[str, int]]:
-        """Every sense of `word` (or of a form it is inflected from) in any part of speech, as
-        (part of speech, synset offset)."""
+        """Every sense of `word` (or of a form it is inflected from, an irregular verb's too:
+        "spent", "caught") in any part of speech, as (part of speech, synset offset)."""
         w = word.lower()
         forms = [(pos, form) for pos in _POS for form in _base_forms(w, pos)]
+        irregular = _find_line(self._verb_exceptions, w.encode())  # "spent spend"
+        if irregular:
+            forms.append(("verb", irregular.split()[1].decode()))
         return frozenset((pos, o) for pos, form in forms for o in self._offsets(pos, form))
 
     def first_sense(self, word: str) -> list[str]:

@@ -352,6 +352,10 @@ def test_a_count_of_the_thing_under_another_name_is_next_to_the_question_s_verb(
     assert has_kind("number", q, "A joint intelligence unit has captured five leading commanders.")
     assert not has_kind("number", q, "A joint intelligence unit was formed in 2014 with 40 staff members.")
     assert not has_kind("number", q, "Police captured five smugglers.")  # another event: too little shared
+    # the question's verb in another of its senses, an irregular form ("caught": catch, capture)
+    caught = "How many senior figures were caught by the joint intelligence unit?"
+    assert has_kind("number", caught, "A joint intelligence unit has captured five leading commanders.")
+    assert not has_kind("number", caught, "A joint intelligence unit was formed in 2014 with 40 staff.")
 
 
 def test_people_count_for_a_kind_of_person_said_of_them_as_the_question_says() -> None:
