@@ -146,7 +146,8 @@ def citation_judgements(
 
     def verifier(i: int, ns: frozenset[int]) -> bool:
         sentence = answer.claims[i].text + " " + "".join(f"[{n}]" for n in sorted(ns))
-        return verify(sentence, [by_n[n] for n in ns if n in by_n], normalise)[0].supported
+        cited = [by_n[n] for n in ns if n in by_n]
+        return verify(sentence, cited, normalise, question=answer.standalone_question or "")[0].supported
 
     shown = [c.supported for c in answer.claims]
 

@@ -568,7 +568,13 @@ class Answerer:
                 if restates(asked, norm(strip_citations(sentence)), disputed):
                     continue  # it answers nothing, however true, or is a verdict on a dispute
                 kept = self._check(
-                    without_verdict(sentence), passages, out.claims, out.supports, who, out.recited
+                    without_verdict(sentence),
+                    passages,
+                    out.claims,
+                    out.supports,
+                    who,
+                    out.recited,
+                    g.standalone,
                 )
                 if kept:
                     yield out.emit(kept)
@@ -756,12 +762,14 @@ class Answerer:
         cited: dict[int, _Cited],
         who: Collection[str] = (),
         recite_to: _Recite | None = None,
+        question: str = "",
     ) -> str | None:
-        """Verify one sentence (`who`: the names the question asks about, see `verify`): its
-        claim goes to `claims`, the quotes it resolved to `cited`; returns the sentence as shown
-        when supported, else None. With `recite_to` (a model's sentence), one that its citations
-        do not support cites instead another of `passages` whose evidence sentence supports it."""
-        claim, sups = verify(sentence, passages, self.aliases.normalise, who)
+        """Verify one sentence (`who`: the names the question asks about; `question`, for a
+        model's sentence: see `verify`): its claim goes to `claims`, the quotes it resolved to
+        `cited`; returns the sentence as shown when supported, else None. With `recite_to` (a
+        model's sentence), one that its citations do not support cites instead another of
+        `passages` whose evidence sentence supports it."""
+        claim, sups = verify(sentence, passages, self.aliases.normalise, who, question)
         if recite_to is not None and not claim.supported and claim.citations:
             # The model may put the right fact under the wrong number. Only a sentence grounding
             # chose may take its place: one merely true elsewhere need not answer the question.
@@ -769,7 +777,7 @@ class Answerer:
                 if p.n in claim.citations:
                     continue
                 other = recite(sentence, p.n)
-                claim2, sups2 = verify(other, passages, self.aliases.normalise, who)
+                claim2, sups2 = verify(other, passages, self.aliases.normalise, who, question)
                 if claim2.supported and any(s.quote and recite_to.chose(s.quote) for s in sups2):
                     sentence, claim, sups = other, claim2, sups2
                     recite_to.done.append(p.n)

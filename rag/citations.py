@@ -316,6 +316,12 @@ def _names_who(s: Support, p: Passage, who: Collection[str], normalise: Callable
     return bool(content_stems(normalise(" ".join([*before, s.quote.text]))) & set(who))
 
 
+def _not_from(question: str, claim: str, s: Support, normalise: Callable[[str], str]) -> Support:
+    """`s`, unsupported when the claim rests on the question's words (see `from_question`)."""
+    wrong = from_question(claim, s.quote.text, question, normalise) if s.supported and s.quote else []
+    return Support(s.n, False, s.quote, (*s.problems, *wrong)) if wrong else s
+
+
 def other_outlets(sentence: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> list[str]:
     """The outlets of `passages` that the sentence names though no passage it cites is theirs or
     names them ("The Anti-Media article claims …" citing a Washington Times passage)."""
@@ -324,17 +330,38 @@ def other_outlets(sentence: str, cited: Sequence[Passage], passages: Sequence[Pa
     return sorted(o for o in outlets if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", sentence, re.I))
 
 
+# Most words of the question a sentence may state that the sentence it rests on does not (see
+# `from_question`).
+QUESTION_WORDS_MOST = 2
+
+
+def from_question(claim: str, window: str, question: str, normalise: Callable[[str], str] = str) -> list[str]:
+    """What is wrong when a claim states more than `QUESTION_WORDS_MOST` of the question's words
+    that the cited window does not: a small model copies the question's premises into its answer
+    ("The militias getting US training were involved in killing Americans" from "The militias
+    were directly involved in killing Americans", asked "Were the militias getting US training
+    …?"). Within `MIN_COVERAGE` the claim passes on the rest of its words; these carry the
+    question's own claim. Nothing without a question."""
+    extra = content_stems(normalise(claim)) - content_stems(normalise(window))
+    borrowed = sorted(extra & content_stems(normalise(question))) if question else []
+    if len(borrowed) <= QUESTION_WORDS_MOST:
+        return []
+    return [f"it states the question's {', '.join(borrowed)}, which the cited text does not"]
+
+
 def verify(
     sentence: str,
     passages: Sequence[Passage],
     normalise: Callable[[str], str] = str,
     who: Collection[str] = (),
+    question: str = "",
 ) -> tuple[Claim, list[Support]]:
     """Check one generated sentence against the passages it cites (numbers unknown are dropped);
     `normalise` rewrites aliases to one name before comparing (see `rag.aliases`). A sentence
     whose subject is "he" or "she" is about the one the question names (`who`: name stems): the
     cited sentence, or the one before it, must name them ("He was a militia commander [5]" is
-    not backed by another man's record)."""
+    not backed by another man's record). With the `question`, a sentence may not rest its claim
+    on the question's words (see `from_question`)."""
     by_n = {p.n: p for p in passages}
     cited = list(dict.fromkeys(n for m in _CITE.finditer(sentence) for n in parse_numbers(m.group(1))))
     valid = [n for n in cited if n in by_n]
@@ -351,7 +378,7 @@ def verify(
     if misnamed:
         wrong = f"it names {', '.join(misnamed)}, not the outlet of the passage it cites"
         return Claim(text, tuple(valid), False, (*problems, wrong)), []
-    supports = [support(text, by_n[n], normalise) for n in valid]
+    supports = [_not_from(question, text, support(text, by_n[n], normalise), normalise) for n in valid]
     if who and _PRONOUN_SUBJECT.match(text):
         someone = "it says “he” or “she” of someone the question does not name"
         backed = [s for s in supports if s.supported]
@@ -365,7 +392,9 @@ def verify(
         texts = [t for n in valid for t in _texts(by_n[n])]
         headings = " ".join(_heading(by_n[n]) for n in valid)
         window = " ".join(s.quote.text for s in supports if s.quote)
-        joint = check(text, texts, window, headings, normalise)
+        joint = check(text, texts, window, headings, normalise) + from_question(
+            text, window, question, normalise
+        )
         ok = not joint
         if ok:
             supports = [Support(s.n, True, s.quote, ()) for s in supports]

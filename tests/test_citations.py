@@ -299,3 +299,21 @@ def test_a_name_put_in_place_of_the_cited_one_is_unsupported() -> None:
     assert swapped_names("Ortiz said the pier was damaged", "“The pier was damaged,” he said.") == []
     assert swapped_names("The PMF formed in 2014", "The militias formed in 2014 to fight IS.") == []
     assert swapped_names("The U. S. spokesman insisted", "Col. Ruiz, the U.S. spokesman, insisted") == []
+
+
+def test_a_sentence_resting_on_the_question_s_words_is_unsupported() -> None:
+    cited = passage(
+        3, "harbour", "The dockers, he said, were directly involved in deadly attacks on sailors."
+    )
+    question = "Were the dockers hired by the port authority involved in attacks on sailors?"
+    # the question's premise ("hired by the port authority") stated as the source's: within the
+    # coverage a sentence may have, but not with the question known
+    said = "The dockers hired by the port authority were directly involved in deadly attacks on sailors [3]."
+    assert verify(said, [cited])[0].supported
+    wrong, _ = verify(said, [cited], question=question)
+    assert not wrong.supported and any("question" in p for p in wrong.problems)
+    # the question's words the source says too are the answer's to state
+    right, _ = verify(
+        "The dockers were directly involved in attacks on sailors [3].", [cited], question=question
+    )
+    assert right.supported, right.problems
