@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.evidence import passage_quotes, reversed_roles
+from rag.evidence import given_by_another, passage_quotes, reversed_roles
 from rag.grammar import ABBREVIATIONS
 from rag.leaks import leak
 from rag.matching import (
@@ -160,6 +160,8 @@ def check(
     flipped = _denied_of(claim, said, window) | (denied & source_said - source_denied)
     if flipped:
         problems.append("it turns what the cited text says around (" + ", ".join(sorted(flipped)) + ")")
+    if given_by_another(claim, window, heading):  # "The U.S. has provided support" from "support from Iran"
+        problems.append("it has its subject give or do what the cited text has someone else give or do")
     return problems + _turned(claim, window)
 
 
@@ -277,6 +279,7 @@ def _turned(claim: str, window: str) -> list[str]:
         problems.append("it has the cited text's roles the other way round")
     if helps_otherwise(claim, window):  # "The US helps the Islamic State" from "help fight the Islamic State"
         problems.append("it says who is helped, where the cited text says whom they help fight")
+
     source_sides = {s.axis: s.sign for s in stances(window)}
     for s in stances(claim):
         if source_sides.get(s.axis) == -s.sign:
@@ -316,9 +319,13 @@ def _names_who(s: Support, p: Passage, who: Collection[str], normalise: Callable
     return bool(content_stems(normalise(" ".join([*before, s.quote.text]))) & set(who))
 
 
-def _not_from(question: str, claim: str, s: Support, normalise: Callable[[str], str]) -> Support:
-    """`s`, unsupported when the claim rests on the question's words (see `from_question`)."""
-    wrong = from_question(claim, s.quote.text, question, normalise) if s.supported and s.quote else []
+def _not_from(question: str, claim: str, s: Support, p: Passage, normalise: Callable[[str], str]) -> Support:
+    """`s` (of `p`), unsupported when the claim rests on the question's words (see `from_question`)."""
+    wrong = (
+        from_question(claim, s.quote.text, question, normalise, _heading(p))
+        if s.supported and s.quote
+        else []
+    )
     return Support(s.n, False, s.quote, (*s.problems, *wrong)) if wrong else s
 
 
@@ -335,14 +342,17 @@ def other_outlets(sentence: str, cited: Sequence[Passage], passages: Sequence[Pa
 QUESTION_WORDS_MOST = 2
 
 
-def from_question(claim: str, window: str, question: str, normalise: Callable[[str], str] = str) -> list[str]:
+def from_question(
+    claim: str, window: str, question: str, normalise: Callable[[str], str] = str, heading: str = ""
+) -> list[str]:
     """What is wrong when a claim states more than `QUESTION_WORDS_MOST` of the question's words
     that the cited window does not: a small model copies the question's premises into its answer
     ("The militias getting US training were involved in killing Americans" from "The militias
     were directly involved in killing Americans", asked "Were the militias getting US training
     …?"). Within `MIN_COVERAGE` the claim passes on the rest of its words; these carry the
-    question's own claim. Nothing without a question."""
-    extra = content_stems(normalise(claim)) - content_stems(normalise(window))
+    question's own claim. Nothing without a question; the `heading`'s words (outlet and date) a
+    claim may name freely, as the question may ("What does the Herald report …?")."""
+    extra = content_stems(normalise(claim)) - content_stems(normalise(window)) - content_stems(heading)
     borrowed = sorted(extra & content_stems(normalise(question))) if question else []
     if len(borrowed) <= QUESTION_WORDS_MOST:
         return []
@@ -378,7 +388,9 @@ def verify(
     if misnamed:
         wrong = f"it names {', '.join(misnamed)}, not the outlet of the passage it cites"
         return Claim(text, tuple(valid), False, (*problems, wrong)), []
-    supports = [_not_from(question, text, support(text, by_n[n], normalise), normalise) for n in valid]
+    supports = [
+        _not_from(question, text, support(text, by_n[n], normalise), by_n[n], normalise) for n in valid
+    ]
     if who and _PRONOUN_SUBJECT.match(text):
         someone = "it says “he” or “she” of someone the question does not name"
         backed = [s for s in supports if s.supported]
@@ -393,7 +405,7 @@ def verify(
         headings = " ".join(_heading(by_n[n]) for n in valid)
         window = " ".join(s.quote.text for s in supports if s.quote)
         joint = check(text, texts, window, headings, normalise) + from_question(
-            text, window, question, normalise
+            text, window, question, normalise, headings
         )
         ok = not joint
         if ok:

@@ -856,6 +856,25 @@ def other_party(question: str, sentence: str) -> bool:
 
 
 _PREPOSITION = re.compile(r"\b(?:in|to|for|against|during|with|from|by|of|on|at)\b")
+# A statement's subject, a name, and the verb after it ("The U.S. has provided …").
+_NAMED_SUBJECT = re.compile(r"^\W*(?:[Tt]he\s+)?([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s+(?=[a-z])")
+
+
+def given_by_another(claim: str, window: str, source: str = "") -> bool:
+    """Whether a statement has its named subject give or do what the window has someone else
+    give or do, never naming the subject: "The U.S. has provided support to the fighters" from
+    "… have received logistical and material support from Iran" (the statement's form of
+    `other_party`). A subject `source` names (the outlet: "The Herald reports …") gives nothing."""
+    subject = _NAMED_SUBJECT.match(claim)
+    if subject is None or _mentions(subject.group(1), set(words(f"{window} {source}"))):
+        return False
+    named = set(words(claim))
+    said = content_stems(claim[subject.end() :])
+    return any(
+        not _mentions(m.group(2), named)
+        and any(related(stem(w), s) for w in words(window[: m.start()])[-_PARTY_REACH:] for s in said)
+        for m in _PARTY.finditer(window)
+    )
 
 
 # How many words before "from X" / "by X" may say what X gives or does ("support and arms from Iran").

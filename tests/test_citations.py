@@ -317,3 +317,18 @@ def test_a_sentence_resting_on_the_question_s_words_is_unsupported() -> None:
         "The dockers were directly involved in attacks on sailors [3].", [cited], question=question
     )
     assert right.supported, right.problems
+
+
+def test_a_subject_giving_what_the_source_has_another_give_is_unsupported() -> None:
+    from rag.evidence import given_by_another
+
+    cited = passage(
+        5, "harbour", "The dockers have received money and material support from the Port Authority."
+    )
+    wrong, _ = verify("The City Council has provided material support to the dockers [5].", [cited])
+    assert not wrong.supported and any("someone else" in p for p in wrong.problems)
+    right, _ = verify("The Port Authority has provided material support to the dockers [5].", [cited])
+    assert right.supported, right.problems
+    assert not given_by_another(
+        "The dockers received support.", "The dockers received support from the city."
+    )
