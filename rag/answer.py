@@ -25,6 +25,7 @@ from rag.evidence import (
     ScoredQuote,
     Similarity,
     asked_kind,
+    asked_parts,
     asks,
     axes,
     detect_conflicts,
@@ -225,6 +226,8 @@ def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -
     return next((name for name in found if not any(name in o for o in outlets)), None)
 
 
+# Passages beyond k read for a part of a question asked of a person it never names (see `part_answers`).
+PART_PASSAGES = 2
 # Passages beyond k read for a question with sides (a yes/no, either/or or opposite-pair question).
 SIDE_PASSAGES = 3
 
@@ -486,14 +489,24 @@ class Answerer:
         # ambassador did he tell they wanted US forces to remain?" asks for a person, not a side)
         flip = other_pole(standalone) if is_yes_no(standalone) else None
         if flip is not None:
-            have = {p.chunk_id for p in found}
-            more = read_passages(self.retriever, self.aliases, flip[0], k, filters, mode)
-            found += [p for p in more if p.chunk_id not in have][:SIDE_PASSAGES]
+            found = self._read_more(found, [flip[0]], SIDE_PASSAGES, k, filters, mode)
         passages = number_passages(found, conversation)
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise
         focus = question if standalone != question else None
         scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
+        # "Who closed the harbour, and how is he seen by the fishermen?": the second part is asked
+        # of the person the first was answered with, whom the question never names
+        asked = asked_parts(focus or standalone)
+        picks = part_answers(focus or standalone, scored, self.min_relevance, self.weights, norm)
+        named = [part for part, _ in picks if part not in asked]
+        if named and flip is None:
+            start = clock.ms()
+            passages = number_passages(
+                self._read_more(found, named, PART_PASSAGES, k, filters, mode), conversation
+            )
+            retrieve_ms += clock.ms() - start
+            scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
         if flip is not None:
             other = score_quotes(flip[0], passages, self.similarity, self.weights, norm, focus)
             scored = side_scores(scored, other, flip[1])
@@ -522,7 +535,14 @@ class Answerer:
                 min_score=cutoff,
                 side_min_score=self.min_relevance,
                 weights=self.weights,
-                parts=part_answers(focus or standalone, scored, self.min_relevance, self.weights, norm),
+                parts=list(
+                    dict.fromkeys(
+                        s
+                        for _, s in part_answers(
+                            focus or standalone, scored, self.min_relevance, self.weights, norm
+                        )
+                    )
+                ),
             )
             conflicts = detect_conflicts(
                 standalone,
@@ -542,6 +562,22 @@ class Answerer:
             reason,
             retrieve_ms,
         )
+
+    def _read_more(
+        self,
+        found: list[Passage],
+        questions: Iterable[str],
+        most: int,
+        k: int,
+        filters: Filters | None,
+        mode: Mode,
+    ) -> list[Passage]:
+        """`found`, then for each of `questions` up to `most` passages of its own that `found` lacks."""
+        for q in questions:
+            have = {p.chunk_id for p in found}
+            more = read_passages(self.retriever, self.aliases, q, k, filters, mode)
+            found = found + [p for p in more if p.chunk_id not in have][:most]
+        return found
 
     def _extractive(self, g: Grounding) -> _Draft:
         return _Draft(*self._verified(compose_extractive(g.evidence, g.conflicts, g.passages), g.passages))

@@ -862,8 +862,8 @@ _NAMED_SUBJECT = re.compile(r"^\W*(?:[Tt]he\s+)?([A-Z][\w'’.-]*(?:\s+[A-Z][\w'
 
 def given_by_another(claim: str, window: str, source: str = "") -> bool:
     """Whether a statement has its named subject give or do what the window has someone else
-    give or do, never naming the subject: "The U.S. has provided support to the fighters" from
-    "… have received logistical and material support from Iran" (the statement's form of
+    give or do, never naming the subject: "The council has provided support to the dockers" from
+    "… have received money and material support from the port" (the statement's form of
     `other_party`). A subject `source` names (the outlet: "The Herald reports …") gives nothing."""
     subject = _NAMED_SUBJECT.match(claim)
     if subject is None or _mentions(subject.group(1), set(words(f"{window} {source}"))):
@@ -1065,22 +1065,26 @@ def part_answers(
     min_score: float,
     weights: Callable[[str], float] = lambda _: 1.0,
     normalise: Callable[[str], str] = str,
-) -> list[ScoredQuote]:
-    """For a question of several parts (see `asked_parts`), the best sentence for each part: its
+) -> list[tuple[str, ScoredQuote]]:
+    """For a question of several parts (see `asked_parts`), each part with its best sentence: its
     score for the whole question plus its lexical match to the part and a bonus when it holds the
     kind of thing the part asks for (see `score_quotes`), among the sentences scoring `min_score`
     at least that hold that kind, when some do. "Which town did they rebuild, and on what date did
     the flood start?" needs the sentence naming the town and the one dating the flood, which the
     whole question's score may rank below a sentence sharing words with both. A part that refers
-    to another ("…, and when did they join the army?") asks its own question all the same. None
-    for a question of one part."""
+    to another ("…, and when did they join the army?") asks its own question all the same; one
+    that refers to a person ("…, and how is he seen by the fishermen?") is asked, as returned,
+    of the person the part before was answered with ("how is Omar Haddad seen …?"), whom the
+    question never names: more passages may be read for it. None for a question of one part."""
     parts = asked_parts(question)
     pool = [s for s in scored if s.score >= min_score]
     if len(parts) < 2 or not pool:
         return []
     texts = {id(s): normalise(s.quote.text) for s in pool}
-    out: list[ScoredQuote] = []
+    out: list[tuple[str, ScoredQuote]] = []
     for part in parts:
+        if out:  # "…, and how is he seen …?": the one the part before was answered with
+            part = _named_for(part, question, out[-1][1].quote.text)
         own = normalise(part)
         kind = asked_kind(own)
         held = {id(s): kind is not None and has_kind(kind, own, texts[id(s)]) for s in pool}  # once each
@@ -1090,12 +1094,27 @@ def part_answers(
 
         # a sentence another part took answers this one too only if it holds several numbers
         # ("at least 40 militias with 80,000 to 100,000 members"; not "in late 2016" twice)
-        free = [s for s in pool if s not in out or len(numbers_with_words(texts[id(s)]) - numbers(own)) > 1]
+        taken = [best for _, best in out]
+        free = [s for s in pool if s not in taken or len(numbers_with_words(texts[id(s)]) - numbers(own)) > 1]
         holding = [s for s in free if held[id(s)]]
-        best = max(holding or free or pool, key=fit)
-        if best not in out:
-            out.append(best)
+        out.append((part, max(holding or free or pool, key=fit)))
     return out
+
+
+# Who a part of a question refers to ("…, and how is he seen?", "…, and where is that mayor from?").
+_REFERRED_PERSON = re.compile(
+    r"\b(?:he|she|him|her|his|(?:that|this|the same)\s+(?:" + _ROLES + r"))\b", re.I
+)
+
+
+def _named_for(part: str, question: str, answer: str) -> str:
+    """`part` with the person it refers to named: the first one `answer` (the sentence the part
+    before was answered with) names that the question does not ("Haider al-Abadi" for "he")."""
+    asked = content_stems(question)
+    name = next((n for n in people(answer) if not content_stems(n) & asked), None)
+    if name is None:
+        return part
+    return _REFERRED_PERSON.sub(lambda m: name + "'s" if m.group(0).lower() == "his" else name, part)
 
 
 def select_evidence(

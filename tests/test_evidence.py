@@ -397,7 +397,7 @@ def test_each_part_of_a_compound_question_keeps_the_sentence_that_answers_it() -
     town = _scored(2, "a", "The council repaired the town of Elmsby.", 0.50)
     dated = _scored(3, "b", "The flood started on March 3.", 0.48)
     scored = [topical, town, dated]
-    assert part_answers(q, scored, 0.3) == [town, dated]
+    assert [best for _, best in part_answers(q, scored, 0.3)] == [town, dated]
     # both kept as evidence, ahead of the topical sentence of their article
     passages = [_passage(1, "a", f"{topical.quote.text} {town.quote.text}"), _passage(3, "b", "The flood.")]
     evidence = select_evidence(q, passages, scored, min_score=0.45, parts=[town, dated])
@@ -406,7 +406,22 @@ def test_each_part_of_a_compound_question_keeps_the_sentence_that_answers_it() -
     # a part that refers to the other with a pronoun still asks its own question
     built = _scored(4, "a", "Elmsby was built in 1820, the council says.", 0.40)
     refers = "Which town did the council repair, and in what year was it built?"
-    assert part_answers(refers, [*scored, built], 0.3) == [town, built]
+    assert [best for _, best in part_answers(refers, [*scored, built], 0.3)] == [town, built]
+
+
+def test_a_part_asked_of_a_person_is_asked_of_the_one_the_part_before_was_answered_with() -> None:
+    from rag.evidence import part_answers
+
+    q = "Who closed the harbour, and how is he seen by the fishermen?"
+    closed = _scored(1, "a", "The harbour was closed by Mayor Omar Haddad in May.", 0.60)
+    seen = _scored(2, "b", "The fishermen call Haddad their best friend in the town hall.", 0.35)
+    assert part_answers(q, [closed, seen], 0.3) == [
+        ("Who closed the harbour?", closed),
+        ("how is Omar Haddad seen by the fishermen?", seen),
+    ]
+    # no person in the first answer: the part is asked as it is
+    unnamed = _scored(1, "a", "The harbour was closed in May.", 0.6)
+    assert part_answers(q, [unnamed], 0.3)[1][0] == "how is he seen by the fishermen?"
 
 
 def test_a_sentence_answers_two_parts_only_when_it_holds_two_numbers() -> None:
@@ -415,11 +430,14 @@ def test_a_sentence_answers_two_parts_only_when_it_holds_two_numbers() -> None:
     joined = _scored(1, "a", "The council joined the army in late 2016, the mayor said.", 0.70)
     formed = _scored(2, "a", "The council was formed in 2014 to fight the flood.", 0.50)
     q = "In what year was the council formed, and when did it join the army?"
-    assert set(part_answers(q, [joined, formed], 0.3)) == {joined, formed}  # not "2016" for both
+    assert {best for _, best in part_answers(q, [joined, formed], 0.3)} == {
+        joined,
+        formed,
+    }  # not "2016" twice
     both = _scored(1, "a", "There are at least 40 councils with 80,000 to 100,000 members.", 0.70)
     other = _scored(2, "a", "The councils train 500 members a year.", 0.50)
     q = "How many councils are there, and how many members do they have?"
-    assert part_answers(q, [both, other], 0.3) == [both]
+    assert [best for _, best in part_answers(q, [both, other], 0.3)] == [both, both]
 
 
 def test_a_name_next_to_the_thing_named_answers_but_a_headline_that_asks_does_not() -> None:
