@@ -213,8 +213,8 @@ def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -
     """The person "he" or "she" means in the question after this one: after "Who is Col. Omar
     Haddad?" or a question naming one person ("What did Capt. Omar Haddad say?"), that person;
     after a question for a person ("Who called the training a mistake?"), the one the answer
-    names that the question does not ("Michael Pregent"). A name
-    that is part of a source's outlet ("according to Los Angeles Times") is no person."""
+    names that the question does not ("Michael Pregent"). A name that is part of a source's
+    outlet ("according to Los Angeles Times") is no person."""
     own = _WHO_IS_NAMED.match(question)
     if own:
         return (people(f"said {own.group(1)}") or [own.group(1)])[0]

@@ -3,8 +3,10 @@
 A sentence counts as supported only when a passage it cites (or the cited passages together) backs
 it: most of its content words are in the cited sentence(s), every number and name in it appears in
 the cited passage, no name stands where the cited sentence has another ("Human Rights Watch
-documented …" from "Amnesty International documented …"), and it does not take the opposite side
-from the cited sentence ("stay" is not "go home"). A sentence without a citation is unsupported.
+documented …" from "Amnesty International documented …"), its named subject does not give what
+the cited sentence has another party give, it does not rest on more than two of the question's
+words the cited sentence lacks, and it does not take the opposite side from the cited sentence
+("stay" is not "go home"). A sentence without a citation is unsupported.
 """
 
 from __future__ import annotations

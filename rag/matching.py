@@ -467,8 +467,8 @@ def denied_tie(question: str, terms: set[str], sentence: str) -> set[str]:
     "no ties to groups that have American blood on their hands" says no to "involved in killing
     Americans" whatever the claim's verb, when what the tie is to holds the question's last word,
     what its claim is of (the claim's terms the sentence does not state are the ones denied: its
-    own word for the tie). A tie is a
-    noun of relation (WordNet, see `rag.synonyms.is_relation`: ties, links, involvement)."""
+    own word for the tie). A tie is a noun of relation (WordNet, see `rag.synonyms.is_relation`:
+    ties, links, involvement)."""
     out: set[str] = set()
     for clause in _PHRASE_END.split(sentence):
         toks = words(clause)
