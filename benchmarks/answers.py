@@ -41,6 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", chroma_url=None, llm_backend="local")
         settings.data_dir.mkdir(parents=True)
+        # the model is assembled there on first use when no run has done it yet (a fresh clone)
+        shared_models.mkdir(parents=True, exist_ok=True)
         settings.models_dir.symlink_to(shared_models, target_is_directory=True)
         engine = build_engine(settings)
         engine.ingest([ROOT / "seeds"])
