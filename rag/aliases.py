@@ -113,15 +113,13 @@ def _implied(group: Sequence[str], groups: Sequence[Sequence[str]], corpus: str)
     for f in group:
         words = _key(f).split()
         first = words[0]
-        for size in range(1, len(words)):
+        named = len(first) >= 4 and first[:1].isupper() and first.lower() not in _LEADING
+        for size in range(1, len(words) if named else 1):
             head = " ".join(words[:size])  # "Popular", then "Popular Mobilization"; its uses in names:
             inside = sum(_count(g, corpus) for g in group if _key(g).startswith(f"{head} "))
             if (
-                len(first) >= 4
-                and first[:1].isupper()
-                and words[size - 1][:1].isupper()
+                words[size - 1][:1].isupper()
                 and head not in known
-                and first.lower() not in _LEADING
                 and not _count(head.lower(), corpus)
                 and _count(head, corpus) == inside
             ):

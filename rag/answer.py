@@ -494,7 +494,7 @@ class Answerer:
         retrieve_ms = clock.ms()
         norm = self.aliases.normalise
         focus = question if standalone != question else None
-        scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
+        scored = self._score(standalone, passages, focus, flip)
         # "Who closed the harbour, and how is he seen by the fishermen?": the second part is asked
         # of the person the first was answered with, whom the question never names
         asked = asked_parts(focus or standalone)
@@ -506,10 +506,8 @@ class Answerer:
                 self._read_more(found, named, PART_PASSAGES, k, filters, mode), conversation
             )
             retrieve_ms += clock.ms() - start
-            scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
-        if flip is not None:
-            other = score_quotes(flip[0], passages, self.similarity, self.weights, norm, focus)
-            scored = side_scores(scored, other, flip[1])
+            scored = self._score(standalone, passages, focus, flip)
+            picks = part_answers(focus or standalone, scored, self.min_relevance, self.weights, norm)
         best = scored[0].score if scored else 0.0
         cutoff = max(self.min_relevance, RELATIVE_CUTOFF * best)
         reason = None
@@ -535,14 +533,7 @@ class Answerer:
                 min_score=cutoff,
                 side_min_score=self.min_relevance,
                 weights=self.weights,
-                parts=list(
-                    dict.fromkeys(
-                        s
-                        for _, s in part_answers(
-                            focus or standalone, scored, self.min_relevance, self.weights, norm
-                        )
-                    )
-                ),
+                parts=list(dict.fromkeys(s for _, s in picks)),
             )
             conflicts = detect_conflicts(
                 standalone,
@@ -562,6 +553,19 @@ class Answerer:
             reason,
             retrieve_ms,
         )
+
+    def _score(
+        self, standalone: str, passages: Sequence[Passage], focus: str | None, flip: tuple[str, str] | None
+    ) -> list[ScoredQuote]:
+        """Every sentence of the passages scored against the question; on an opposite pair
+        (`flip`: the question asked of the other side, and the pair), a sentence taking a side
+        keeps the better of its two scores (see `side_scores`)."""
+        norm = self.aliases.normalise
+        scored = score_quotes(standalone, passages, self.similarity, self.weights, norm, focus)
+        if flip is None:
+            return scored
+        other = score_quotes(flip[0], passages, self.similarity, self.weights, norm, focus)
+        return side_scores(scored, other, flip[1])
 
     def _read_more(
         self,

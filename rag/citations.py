@@ -201,10 +201,11 @@ def swapped_names(claim: str, window: str) -> list[tuple[str, str]]:
     c, w = _tokens(claim), _tokens(window)
     c_stems = content_stems(claim)
     w_runs = [(_compact(w[x:y]), " ".join(w[x:y]), w[y].lower()) for x, y in _name_runs(w)]
+    in_window = {(n, f) for n, _, f in w_runs}
     out = []
     for a, b in _name_runs(c):
         name, after = _compact(c[a:b]), c[b].lower()
-        if not after or after in STOPWORDS or (name, after) in {(n, f) for n, _, f in w_runs}:
+        if not after or after in STOPWORDS or (name, after) in in_window:
             continue
         out += [
             (" ".join(c[a:b]), shown)
@@ -281,7 +282,6 @@ def _turned(claim: str, window: str) -> list[str]:
         problems.append("it has the cited text's roles the other way round")
     if helps_otherwise(claim, window):  # "The US helps the Islamic State" from "help fight the Islamic State"
         problems.append("it says who is helped, where the cited text says whom they help fight")
-
     source_sides = {s.axis: s.sign for s in stances(window)}
     for s in stances(claim):
         if source_sides.get(s.axis) == -s.sign:

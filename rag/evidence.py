@@ -850,9 +850,17 @@ def other_party(question: str, sentence: str) -> bool:
     def does(w: str) -> bool:  # a word for what the subject does or gives ("funding" for money)
         return related(stem(w), verb) or (verb in _MONEY and stem(w) in _MONEY)
 
-    return any(  # that, just before "from Iran" / "by Iran" ("support from Iran", "backed and supported by")
-        any(does(w) for w in words(sentence[: m.start()])[-_PARTY_REACH:]) for m in parties
-    )
+    return bool(_parties_doing(sentence, does))
+
+
+def _parties_doing(sentence: str, does: Callable[[str], bool]) -> list[str]:
+    """The parties a sentence has give or do something: each X of "from X" / "by X" with a word
+    `does` accepts just before it ("support from Iran", "backed and supported by Iran")."""
+    return [
+        m.group(2)
+        for m in _PARTY.finditer(sentence)
+        if any(does(w) for w in words(sentence[: m.start()])[-_PARTY_REACH:])
+    ]
 
 
 _PREPOSITION = re.compile(r"\b(?:in|to|for|against|during|with|from|by|of|on|at)\b")
@@ -870,11 +878,8 @@ def given_by_another(claim: str, window: str, source: str = "") -> bool:
         return False
     named = set(words(claim))
     said = content_stems(claim[subject.end() :])
-    return any(
-        not _mentions(m.group(2), named)
-        and any(related(stem(w), s) for w in words(window[: m.start()])[-_PARTY_REACH:] for s in said)
-        for m in _PARTY.finditer(window)
-    )
+    givers = _parties_doing(window, lambda w: any(related(stem(w), s) for s in said))
+    return any(not _mentions(giver, named) for giver in givers)
 
 
 # How many words before "from X" / "by X" may say what X gives or does ("support and arms from Iran").
