@@ -43,6 +43,7 @@ from rag.synonyms import (
     is_person,
     is_place,
     is_verb,
+    names_place,
     of_possession,
     share_a_sense,
 )
@@ -558,13 +559,16 @@ def _has_date(question: str, sentence: str) -> bool:
 
 def _has_place(question: str, sentence: str) -> bool:
     asked = content_stems(question)
-    # after a preposition ("near Makhmour"), or a name before a noun of place ("Qarachokh mountain")
+    # after a preposition ("near Makhmour"), a name before a noun of place ("Qarachokh mountain"),
+    # or a name WordNet knows as a place's ("told Turkey to withdraw")
     found = [m.group(1) for m in _PLACE.finditer(sentence)]
     found += [m.group(1) for m in _NAMED_PLACE.finditer(sentence) if is_place(m.group(2))]
+    found += [w for w in _CAPITALISED.findall(sentence) if names_place(w)]
     return any(stem(w) not in asked and not (_MONTHS.fullmatch(w) or _DAYS.fullmatch(w)) for w in found)
 
 
 _NAMED_PLACE = re.compile(r"\b([A-Z][\w'’-]+)\s+([a-z]+)\b")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 
 
 # kind -> (question, sentence) -> whether the sentence holds that kind of thing

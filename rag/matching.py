@@ -95,11 +95,15 @@ def numbers_with_words(text: str) -> set[str]:
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words and acronyms that are not at the start of a sentence: PMF, Ameri, Mosul."""
+    """Capitalised words and acronyms that are not at the start of a sentence: PMF, Ameri, Mosul;
+    of a hyphenated word, its capitalised parts ("Anbar" of "Anbar-based", not "Anbar-based")."""
     out = set()
     toks = words(text)
     for i, w in enumerate(toks):
-        for part in _with_parts(w):
+        parts = _with_parts(w)
+        if any(p[0].isupper() for p in parts[1:]):
+            parts = parts[1:]
+        for part in parts:
             if not part[0].isupper() or len(part) < 2:
                 continue
             if part.isupper() or (i > 0 and part.lower() not in STOPWORDS):

@@ -103,6 +103,19 @@ class WordNet:
         ("province", "city"; "mountain", "river"; not "camp", an artifact)."""
         return any(int(line.split()[1]) in _NOUN_PLACES for line in self._first_synsets("noun", word))
 
+    def names_place(self, name: str) -> bool:
+        """Whether `name`, as written (capitalised), is the name of a place in some sense: a
+        country, city or region ("Turkey", "Mosul"; not "turkey" the bird, nor "Shiite")."""
+        form = name.replace(" ", "_").encode()
+        for offset in self._offsets("noun", name.lower().replace(" ", "_")):
+            line = _find_line(self._data["noun"], b"%08d" % offset)
+            if line is None or int(line.split()[1]) not in _NOUN_PLACES:
+                continue
+            f = line.split()
+            if form in (f[4 + 2 * i] for i in range(int(f[3], 16))):
+                return True
+        return False
+
     def is_relation(self, word: str) -> bool:
         """Whether one of the most common senses of `word` as a noun is a relation or a state of
         being connected ("ties", "links", "involvement", "contact"; not "support", "help")."""
@@ -255,6 +268,13 @@ def is_place(word: str) -> bool:
     WordNet."""
     wn = wordnet()
     return wn is not None and wn.is_place(word)
+
+
+@lru_cache(maxsize=65536)
+def names_place(name: str) -> bool:
+    """Whether a capitalised name is a place's ("Turkey", "Mosul"); False without WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.names_place(name)
 
 
 @lru_cache(maxsize=65536)

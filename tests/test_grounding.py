@@ -122,6 +122,9 @@ def test_a_sentence_holds_what_is_asked_for() -> None:
     assert has_kind("place", "Where did the jets strike?", "They asked the jets to bomb Karadag mountain.")
     assert has_kind("place", "Where did they cross?", "They crossed the Arda river at dawn.")
     assert not has_kind("place", "Where did the jets strike?", "The Harbour Front fighters were struck.")
+    # a name WordNet knows as a place's, with no preposition and no noun of place
+    assert has_kind("place", "Which country was asked to leave?", "The minister told Greece to withdraw.")
+    assert not has_kind("place", "Which country was asked to leave?", "The minister told Smith to withdraw.")
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,8 @@ def test_numbers(text: str, as_written: set[str], with_words: set[str]) -> None:
         ("The PMF took Mosul.", {"pmf", "mosul"}),
         ("Mosul fell to the Americans.", {"american"}),  # the first word may be capitalised anyway
         ("According to Ameri, the US stays", {"ameri", "us"}),
-        ("Fighters of Iran-backed groups", {"iran-back", "iran"}),  # the word and its name part
+        ("Fighters of Iran-backed groups", {"iran"}),  # the name part only: "backed by Iran" names it too
+        ("The Anbar-based captain and al-Araji", {"anbar", "araji"}),
         ("nothing capitalised here", set()),
     ],
 )
@@ -325,6 +326,9 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     assert wn.is_person("members") and wn.is_person("fighter") and not wn.is_person("troops")
     assert wn.causes("killed") == ["die"] and wn.causes("trained") == []
     assert wn.is_place("province") and wn.is_place("mountains") and not wn.is_place("militia")
+    # a place's name as written: the country, not the bird; a people's name is no place
+    assert wn.names_place("Turkey") and wn.names_place("Kirkuk") and not wn.names_place("turkey")
+    assert not wn.names_place("Shiite") and not wn.names_place("Obama")
     assert "united_states" in wn.country_of_capital("Washington")  # through the District of Columbia
     assert wn.country_of_capital("Tehran")[0] == "iran" and wn.country_of_capital("Mosul") == []
 
