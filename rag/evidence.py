@@ -844,15 +844,22 @@ def other_party(question: str, sentence: str) -> bool:
     subject = _SUBJECT.match(question)
     if subject is None or _mentions(subject.group(1), toks):
         return False
-    verb = stem(subject.group(2))  # what the subject does: "supported"
-    if verb in GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
+    word = subject.group(2).lower()  # what the subject does: "supported"
+    if stem(word) in GIVING:  # or what it gives: "Has the US given the Hashd any support in …?" → support
         given = _PREPOSITION.split(question[subject.end() :])[0]
-        verb = counted(question) or next(  # "How much money has Iran given …?" → money
-            (stem(w) for w in reversed(words(given)) if w.islower() and content_stems(w)), verb
+        word = counted(question) or next(  # "How much money has Iran given …?" → money
+            (w.lower() for w in reversed(words(given)) if w.islower() and content_stems(w)), word
         )
+    verb = stem(word)
 
-    def does(w: str) -> bool:  # a word for what the subject does or gives ("funding" for money)
-        return related(stem(w), verb) or (verb in _MONEY and stem(w) in _MONEY)
+    def does(w: str) -> bool:  # a word for what the subject does or gives: "funding" for money,
+        # or for support in another of their senses ("enjoys funding from the government")
+        return (
+            related(stem(w), verb)
+            or (verb in _MONEY and stem(w) in _MONEY)
+            or share_a_sense(w.lower(), word)
+            or share_a_sense(w.lower(), verb)
+        )
 
     return bool(_parties_doing(sentence, does))
 

@@ -220,6 +220,10 @@ def test_support_from_someone_else_takes_no_side_on_support_from_the_one_asked()
     assert not other_party(q, "The board's dock was given to it by Iran.")  # a dock, not support
     q = "Has the United States ever given the harbour board any support?"  # "ever" is not the verb
     assert other_party(q, "The board has received logistical support from Iran.")
+    # support in another of its senses: funding, backing
+    assert other_party(q, "The board enjoys funding from the Gulf Fund, $2 million a year.")
+    assert other_party("Has the US given the board backing?", "It enjoys funding from the Gulf Fund.")
+    assert not other_party(q, "The board enjoys a view from the Gulf Tower.")  # a view is no support
     denies = _scored(1, "a", "The harbour board has never received support from the U.S.", 0.6)
     iran = _scored(2, "b", "The harbour board received support from Iran.", 0.5)
     assert detect_conflicts(q, [denies, iran], min_score=0.45) == []
