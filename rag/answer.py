@@ -27,6 +27,7 @@ from rag.evidence import (
     asked_kind,
     asked_parts,
     asks,
+    asks_day,
     axes,
     detect_conflicts,
     has_kind,
@@ -35,6 +36,7 @@ from rag.evidence import (
     question_parts,
     question_terms,
     restates,
+    says_day,
     says_when,
     score_quotes,
     select_evidence,
@@ -330,8 +332,8 @@ def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequenc
 def _loosely(kind: AnswerKind, question: str, sentence: str) -> bool:
     """Whether a sentence may hold the kind asked for, by a looser test than the one that ranks
     it: any time for a date (see `says_when`), any named person the question does not name."""
-    if kind == "date":
-        return says_when(sentence)
+    if kind == "date":  # "On what date …?" is not answered by "this week" or a year
+        return says_day(sentence) if asks_day(question) else says_when(sentence)
     if kind == "person":  # a name of two capitalised words at least, or one `people` finds
         asked = content_stems(question)
         found = people(sentence) + _FULL_NAME.findall(sentence)

@@ -157,7 +157,11 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     ("year", re.compile(r"\b(what|which) year\b|\bin what year\b|\bsince what year\b", re.I)),
     (
         "date",
-        re.compile(r"^\W*when\b|\b(what|which) (date|month|day)\b|\bsince when\b|\bhow long ago\b", re.I),
+        re.compile(
+            r"^\W*when\b|\b(what|which) (?:exact |precise )?(date|month|day)\b"
+            r"|\bsince when\b|\bhow long ago\b",
+            re.I,
+        ),
     ),
     (
         "person",
@@ -188,13 +192,34 @@ _REASON = re.compile(
     re.I,
 )
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
-_MONTHS = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b"
+_MONTH_NAMES = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 )
+_MONTHS = re.compile(r"\b(?:" + _MONTH_NAMES + r")\b")
 _DAYS = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last (week|month|year))\b", re.I
 )
+# "On what date …?", "What exact day …?": a day is asked for, which a year or a month alone, or
+# "last week", does not give.
+_DAY_ASKED = re.compile(r"\b(?:what|which|exact|precise)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
+# A day: "Oct. 17", "17 October", "on Saturday", "yesterday", "12/05/2019".
+_DAY = re.compile(
+    r"\b(?:" + _MONTH_NAMES + r")\.?\s+\d{1,2}\b(?!,?\d)|\b\d{1,2}\s+(?:" + _MONTH_NAMES + r")\b"
+    r"|\b(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday)\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+)
+
+
+def asks_day(question: str) -> bool:
+    """Whether the question asks on which day something happened ("On what date …?")."""
+    return bool(_DAY_ASKED.search(question))
+
+
+def says_day(sentence: str) -> bool:
+    """Whether a sentence gives a day: a month and its day, a weekday, "yesterday", a numeric date."""
+    return bool(_DAY.search(sentence))
+
+
 # Times that answer "when" without a calendar date ("this week", "two years ago", "over the summer").
 _RELATIVE_TIME = re.compile(
     r"\b(?:today|tonight|ago|(?:this|last|next|past|earlier this|later this|that) (?:week|weekend|month|year|"
@@ -554,6 +579,8 @@ def _has_person(question: str, sentence: str) -> bool:
 def _has_date(question: str, sentence: str) -> bool:
     if re.search(r"\b(?:what|which) month\b", question, re.I):  # a year does not say which month
         return bool(_MONTHS.search(sentence))
+    if asks_day(question):  # nor a month or "last week" which day
+        return says_day(sentence)
     return bool(_YEAR.search(sentence) or _MONTHS.search(sentence) or _DAYS.search(sentence))
 
 

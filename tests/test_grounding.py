@@ -273,6 +273,12 @@ def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
     assert absent_kind(q, ["The council voted two years ago to close it."]) is None
     # the answer may be the article's own date, which no sentence holds
     assert absent_kind("When did the Herald report the vote?", ["The council voted to close it."]) is None
+    # "On what date …?" asks for a day: "this week", a month or a year alone does not give one
+    q = "On what exact date did the council vote to close the bridge?"
+    assert absent_kind(q, ["The council voted this week, in October 2019, to close it."]) is not None
+    assert absent_kind(q, ["The council voted on Oct. 4 to close the bridge."]) is None
+    assert absent_kind(q, ["The council voted on Saturday to close the bridge."]) is None
+    assert has_kind("date", q, "It voted on 4 October.") and not has_kind("date", q, "It voted in 2019.")
 
 
 @pytest.mark.parametrize(
