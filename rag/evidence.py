@@ -34,6 +34,7 @@ from rag.matching import (
     stance_on,
     states_claim,
     stem,
+    still_question,
     words,
     yes_no_claim,
 )
@@ -1021,7 +1022,8 @@ def axes(question: str, weights: Callable[[str], float] = lambda _: 1.0) -> list
         # a denial in a word of another sense counts for a side ("no ties to" for "linked to"),
         # not for what answers the question outright (see `answers_claim`)
         side = partial(_claim_side, claim, named_subject(claim), weights=weights)  # parsed once
-        out.append(Axis(CLAIM_AXIS, side, {1: claim}))
+        still = still_question(claim)  # "no" to "Have they stopped …?" is "yes" to "Are they still …?"
+        out.append(Axis(CLAIM_AXIS, side, {1: claim, -1: still} if still else {1: claim}))
     return out
 
 
@@ -1324,25 +1326,7 @@ def detect_conflicts(
         statements += on_topic_statements(question, scored, ax.stance, side_min_score, min_score, says_yes)
         if ax.name == CLAIM_AXIS:  # "no" to "Has the US armed them?" is said of the US
             sides[-1] = [q for q in sides[-1] if about_subject(question, q.text)]
-        if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
-            claim = ax.readable[1]
-            # most of the claim's own words, none denied, affirm it whatever else the sentence says
-            sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
-            rest = [a for a in sides[1] + statements if a not in sure and not ended(question, a.text)]
-            if says_yes is None:
-                found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
-            else:  # the reader may find "yes" in other words ("arming and training" for "support")
-                found = [a for a in rest[:CONFIRM_MOST] if says_yes(claim, a.text)]
-            sides[1] = sure + found
-        elif (
-            ax.name != CLAIM_AXIS
-            and ax.readable
-            and says_yes is not None
-            and bool(sides[1]) != bool(sides[-1])
-        ):
-            # one option found by its words: the reader looks for the other in other words
-            missing = 1 if not sides[1] else -1
-            sides[missing] = [q for q in statements[:CONFIRM_MOST] if says_yes(ax.readable[missing], q.text)]
+        _other_side(ax, question, sides, statements, weights, says_yes)
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
         if not docs[1] or not docs[-1] or (not ax.own and len(docs[1] | docs[-1]) < 2):
             continue
@@ -1363,3 +1347,34 @@ def detect_conflicts(
             )
         )
     return out
+
+
+def _other_side(
+    ax: Axis,
+    question: str,
+    sides: dict[int, list[Quote]],
+    statements: list[Quote],
+    weights: Callable[[str], float],
+    says_yes: Callable[[str, str], bool] | None,
+) -> None:
+    """The side no words gave, into `sides` (see `detect_conflicts`): a claim's "yes" against a
+    denial; or, with a reader, an option's other side in other words."""
+    if ax.name == CLAIM_AXIS and sides[-1]:  # "yes" counts only against a denial
+        claim = ax.readable[1]
+        # most of the claim's own words, none denied, affirm it whatever else the sentence says
+        sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
+        rest = [a for a in sides[1] + statements if a not in sure and not ended(question, a.text)]
+        if says_yes is None:
+            found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
+        else:  # the reader may find "yes" in other words ("arming and training" for "support")
+            found = [a for a in rest[:CONFIRM_MOST] if says_yes(claim, a.text)]
+        sides[1] = sure + found
+    elif says_yes is not None and bool(sides[1]) != bool(sides[-1]):
+        # one option found by its words: the reader looks for the other in other words; of a
+        # claim, only for "no" to "Have they stopped claiming X?", as a yes to whether it goes
+        # on ("are said to be spreading X", see `still_question`)
+        missing = 1 if not sides[1] else -1
+        other = ax.readable.get(missing) if ax.name != CLAIM_AXIS or missing == -1 else None
+        if other:  # what ended before ("They had even accused …", "… have not been repeated") is not read
+            read = [q for q in statements if ax.name != CLAIM_AXIS or not ended(question, q.text)]
+            sides[missing] = [q for q in read[:CONFIRM_MOST] if says_yes(other, q.text)]

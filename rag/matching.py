@@ -655,3 +655,21 @@ def yes_no_claim(question: str) -> str | None:
     if either_or(question) is None and not re.search(r",\s+or\s", question, re.I):
         return question
     return None
+
+
+# "Have they stopped claiming …?", "Did the group cease sending …?": a question whether something
+# stopped, and what it asks whether it goes on.
+_STOPPED_ASKED = re.compile(
+    r"^\W*(?P<aux>have|has|did)\s+(?P<who>.+?)\s+(?:stopped|ceased|quit|stop|cease)\s+(?P<doing>\w+ing\b.*)$",
+    re.I,
+)
+
+
+def still_question(question: str) -> str | None:
+    """The question whether what a question asks has stopped still goes on ("Have the militias
+    stopped claiming X?" → "Are the militias still claiming X?"); None for any other question."""
+    m = _STOPPED_ASKED.match(question.strip())
+    if m is None:
+        return None
+    aux = "Is" if m["aux"].lower() == "has" else "Are"
+    return f"{aux} {m['who']} still {m['doing']}"

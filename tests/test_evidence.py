@@ -575,3 +575,32 @@ def test_a_sentence_denying_the_subject_a_part_in_the_claim_says_no() -> None:
         )
         == 1
     )
+
+
+def test_whether_something_stopped_the_reader_finds_no_as_it_going_on() -> None:
+    from rag.matching import still_question
+
+    q = "Have the dock workers stopped claiming that the harbour board is hiding the costs?"
+    assert (
+        still_question(q) == "Are the dock workers still claiming that the harbour board is hiding the costs?"
+    )
+    assert still_question("Has the board stopped paying the crews?") == "Is the board still paying the crews?"
+    assert still_question("Are the dock workers still claiming it?") is None
+    stopped = _scored(
+        1, "a", "The dock workers have stopped claiming the harbour board is hiding costs.", 0.6
+    )
+    going_on = _scored(
+        2, "b", "Union members keep telling reporters that the board conceals what it spends.", 0.5
+    )
+    asked: list[tuple[str, str]] = []
+
+    def reader(question: str, sentence: str) -> bool:
+        asked.append((question, sentence))
+        return sentence == going_on.quote.text
+
+    before = _scored(3, "b", "The dock workers had even claimed that the board was hiding the costs.", 0.5)
+    found = detect_conflicts(q, [stopped, before, going_on], min_score=0.45, says_yes=reader)
+    assert {s.position: s.doc_ids for s in found[0].sides} == {"yes": ("a",), "no": ("b",)}
+    # asked whether it goes on, as a yes; what ended before ("had even claimed") is not read
+    assert asked == [(still_question(q), going_on.quote.text)]
+    assert detect_conflicts(q, [stopped, going_on], min_score=0.45) == []  # no reader: words only
