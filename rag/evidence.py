@@ -206,7 +206,7 @@ _DAYS = re.compile(
 _DAY_ASKED = re.compile(r"\b(?:what|which|exact|precise)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
 # A day: "Oct. 17", "17 October", "on Saturday", "yesterday", "12/05/2019".
 _DAY = re.compile(
-    r"\b(?:" + _MONTH_NAMES + r")\.?\s+\d{1,2}\b(?!,?\d)|\b\d{1,2}\s+(?:" + _MONTH_NAMES + r")\b"
+    r"\b(?:" + _MONTH_NAMES + r")\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:" + _MONTH_NAMES + r")\b"
     r"|\b(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday)\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
 )
 

@@ -666,8 +666,8 @@ _STOPPED_ASKED = re.compile(
 
 
 def still_question(question: str) -> str | None:
-    """The question whether what a question asks has stopped still goes on ("Have the militias
-    stopped claiming X?" → "Are the militias still claiming X?"); None for any other question."""
+    """For a question whether something stopped ("Have the militias stopped claiming X?"), the
+    question whether it still goes on ("Are the militias still claiming X?"); else None."""
     m = _STOPPED_ASKED.match(question.strip())
     if m is None:
         return None
