@@ -297,7 +297,11 @@ def claim_stance(
     # a term denied in a word of another sense is stated too; without those, the denials are
     # looked for only in a sentence that states enough of the claim
     denied = denied_terms(question, sentence, other_senses=True) if other_senses else set()
-    if not states_claim(question, sentence, weights, also=denied) or helps_otherwise(question, sentence):
+    if (
+        not states_claim(question, sentence, weights, also=denied)
+        or helps_otherwise(question, sentence)
+        or aspect_only(question, sentence)
+    ):
         return 0
     denied = denied if other_senses else denied_terms(question, sentence)
     sign = -1 if denied else 0 if ended(question, sentence) else 1
@@ -307,6 +311,17 @@ def claim_stance(
     # "no" to "without American assistance" states American assistance, not anyone's help
     stated = content_stems(sentence)
     return -sign if sign == -1 or all(any(related(n, s) for s in stated) for n in negated) else 0
+
+
+def aspect_only(question: str, sentence: str) -> bool:
+    """For a question whether something goes on or stopped, whether the sentence states nothing
+    of it but the word for going on or stopping ("we haven't been able to stop the trucks" says
+    nothing of "Have they stopped claiming X?")."""
+    if not _ONGOING.search(question):
+        return False
+    rest = {t for t in predicate_terms(question) if not _ONGOING.fullmatch(t)}
+    said = content_stems(sentence)
+    return not any(related(s, t) for s in said for t in rest)
 
 
 _HELP = stem("help")

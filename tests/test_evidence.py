@@ -604,3 +604,13 @@ def test_whether_something_stopped_the_reader_finds_no_as_it_going_on() -> None:
     # asked whether it goes on, as a yes; what ended before ("had even claimed") is not read
     assert asked == [(still_question(q), going_on.quote.text)]
     assert detect_conflicts(q, [stopped, going_on], min_score=0.45) == []  # no reader: words only
+    # a denial of the word for stopping alone says nothing of the claim: no side
+    from rag.matching import aspect_only, claim_stance
+
+    trucks = "We have not been able to stop the trucks at the gate."
+
+    def rare_stop(term: str) -> float:  # as in a corpus where "stop" is rare and the rest is not
+        return 3.0 if term.startswith("stop") else 0.3
+
+    assert aspect_only(q, trucks) and claim_stance(q, trucks, rare_stop) == 0
+    assert not aspect_only(q, stopped.quote.text) and claim_stance(q, stopped.quote.text, rare_stop) == 1
