@@ -198,16 +198,15 @@ _MONTH_NAMES = (
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 )
 _MONTHS = re.compile(r"\b(?:" + _MONTH_NAMES + r")\b")
-_DAYS = re.compile(
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last (week|month|year))\b", re.I
-)
+_WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday"
+_DAYS = re.compile(r"\b(" + _WEEKDAYS + r"|last (week|month|year))\b", re.I)
 # "On what date …?", "What exact day …?": a day is asked for, which a year or a month alone, or
 # "last week", does not give.
 _DAY_ASKED = re.compile(r"\b(?:what|which|exact|precise)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
 # A day: "Oct. 17", "17 October", "on Saturday", "yesterday", "12/05/2019".
 _DAY = re.compile(
     r"\b(?:" + _MONTH_NAMES + r")\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:" + _MONTH_NAMES + r")\b"
-    r"|\b(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday)\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
+    r"|\b(?i:" + _WEEKDAYS + r")\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
 )
 
 
