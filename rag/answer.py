@@ -28,6 +28,7 @@ from rag.evidence import (
     asked_parts,
     asks,
     asks_day,
+    asks_for_person,
     axes,
     detect_conflicts,
     has_kind,
@@ -220,7 +221,7 @@ def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -
     own = _WHO_IS_NAMED.match(question)
     if own:
         return (people(f"said {own.group(1)}") or [own.group(1)])[0]
-    if asked_kind(question) != "person":
+    if asked_kind(question) != "person" and not asks_for_person(question):
         named = [_POSSESSIVE.sub("", name) for name in people(question)]
         return named[0] if len(named) == 1 else None
     asked = content_stems(question)  # "Hadi al-Ameri" is the question's "Hadi Ameri"

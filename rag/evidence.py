@@ -41,6 +41,7 @@ from rag.matching import (
 from rag.synonyms import (
     causes,
     country_of_capital,
+    is_adjective,
     is_person,
     is_place,
     is_verb,
@@ -128,6 +129,9 @@ _ROLES = (
 _TITLES = frozenset(
     "ambassador minister president general colonel captain governor mayor senator secretary".split()
 )
+# One word qualifying what "what" or "which" asks for ("what exact date", "which calendar day"),
+# not a determiner of another time ("what last month …").
+_ONE_QUALIFIER = r"(?:(?!(?:the|a|an|this|that|last|next)\s)[a-z]+\s+)?"
 AnswerKind = Literal[
     "number", "measure", "year", "date", "speaker", "person", "place", "reason", "name", "type"
 ]
@@ -159,7 +163,7 @@ _KINDS: tuple[tuple[AnswerKind, re.Pattern[str]], ...] = (
     (
         "date",
         re.compile(
-            r"^\W*when\b|\b(what|which) (?:exact |precise )?(date|month|day)\b"
+            r"^\W*when\b|\b(what|which) " + _ONE_QUALIFIER + r"(date|month|day)\b"
             r"|\bsince when\b|\bhow long ago\b",
             re.I,
         ),
@@ -200,9 +204,11 @@ _MONTH_NAMES = (
 _MONTHS = re.compile(r"\b(?:" + _MONTH_NAMES + r")\b")
 _WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday"
 _DAYS = re.compile(r"\b(" + _WEEKDAYS + r"|last (week|month|year))\b", re.I)
-# "On what date …?", "What exact day …?": a day is asked for, which a year or a month alone, or
-# "last week", does not give.
-_DAY_ASKED = re.compile(r"\b(?:what|which|exact|precise)\s+(?:exact\s+|precise\s+)?(?:date|day)\b", re.I)
+# "On what date …?", "What exact day …?", "On what calendar date …?": a day is asked for, which a
+# year or a month alone, or "last week", does not give.
+_DAY_ASKED = re.compile(
+    r"\b(?:(?:what|which)\s+" + _ONE_QUALIFIER + r"|exact\s+|precise\s+)(?:date|day)\b", re.I
+)
 # A day: "Oct. 17", "17 October", "on Saturday", "yesterday", "12/05/2019".
 _DAY = re.compile(
     r"\b(?:" + _MONTH_NAMES + r")\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:" + _MONTH_NAMES + r")\b"
@@ -303,6 +309,29 @@ def asked_kind(question: str) -> AnswerKind | None:
         ),
         None,
     )
+
+
+_WHICH = re.compile(r"\b(?:which|what)\s+((?:[\w'’-]+\s+){0,3})", re.I)
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether "which" or "what" asks for a kind of person, by WordNet, that no role of `_ROLES`
+    names: the head of its noun phrase ("Which former Army paratrooper called …?"; not "Which
+    guard units …?", where the word for a person qualifies the head, nor "What ethnic group …?",
+    an adjective). Capitalised words are names or nationalities ("Iraqi"), not the kind asked
+    for. Looser than `asked_kind`'s roles (a "watchdog" may be an organisation), so it only
+    tells whom "he" or "she" may mean next (see `rag.answer.answered_person`)."""
+    for m in _WHICH.finditer(question):
+        toks = m.group(1).split()
+        for i, t in enumerate(toks):
+            if t.islower() and t in STOPWORDS:
+                break
+            if not t.islower() or is_adjective(t) or not is_person(t):
+                continue
+            after = toks[i + 1] if i + 1 < len(toks) else None
+            if after is None or after in STOPWORDS or is_verb(after) is not False:
+                return True
+    return False
 
 
 _WH = re.compile(r"^\W*(?:who|whom|whose|what|which|when|where|why|how)\b", re.I)

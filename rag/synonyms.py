@@ -93,6 +93,10 @@ class WordNet:
         """Whether WordNet knows `word`, or the form it is inflected from, as a verb."""
         return any(self._offsets("verb", form) for form in _base_forms(word.lower(), "verb"))
 
+    def is_adjective(self, word: str) -> bool:
+        """Whether WordNet knows `word` as an adjective ("ethnic", "former")."""
+        return bool(self._offsets("adj", word.lower()))
+
     def is_person(self, word: str) -> bool:
         """Whether the most common sense of `word` as a noun, or of a form it is inflected from,
         is a kind of person ("members", "fighter"; not "troops", a group)."""
@@ -253,6 +257,13 @@ def is_verb(word: str) -> bool | None:
     """Whether a word can be a verb ("armed", "assisting"; not "militia"); None without WordNet."""
     wn = wordnet()
     return None if wn is None else wn.is_verb(word)
+
+
+@lru_cache(maxsize=65536)
+def is_adjective(word: str) -> bool:
+    """Whether a word is an adjective ("ethnic"); False without WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.is_adjective(word)
 
 
 @lru_cache(maxsize=65536)

@@ -279,6 +279,11 @@ def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
     assert absent_kind(q, ["The council voted on Oct. 4 to close the bridge."]) is None
     assert absent_kind(q, ["The council voted on Saturday to close the bridge."]) is None
     assert has_kind("date", q, "It voted on 4 October.") and not has_kind("date", q, "It voted in 2019.")
+    # a word qualifying the date asked for ("calendar") still asks for a day; "last month" does not
+    q = "On what calendar date did the council vote to close the bridge?"
+    assert absent_kind(q, ["The council voted in October 2019 to close it."]) is not None
+    assert absent_kind(q, ["The council voted on Oct. 4 to close the bridge."]) is None
+    assert asked_kind("What last month report said so?") is None
 
 
 @pytest.mark.parametrize(
@@ -314,6 +319,11 @@ def test_he_after_a_who_question_is_the_person_its_answer_named() -> None:
     # a name the question holds in other words is not the answer's ("Haddad" for "Omar Haddad")
     assert answered_person("Who disagreed with Haddad?", said) == "Ruiz"
     assert answered_person("Where was the plan made?", said) is None  # not a question for a person
+    # "which" and a kind of person no role list names (WordNet): the person the answer names
+    assert answered_person("Which former paratrooper called the plan a mistake?", said) == "Omar Haddad"
+    # not a word for a person that only qualifies the head ("guard units"), nor an adjective
+    assert answered_person("Which guard units called the plan a mistake?", said) is None
+    assert answered_person("What ethnic group called the plan a mistake?", said) is None
     # a source's outlet is no person ("according to Harbour Times")
     said = "Harbour Post citing the Harbour Times reports: “They train, according to Harbour Times” [1]."
     outlets = {"Harbour Post citing the Harbour Times"}
