@@ -293,7 +293,8 @@ def claim_stance(
     tells only of what ended takes no side (see `ended`). A question that denies its own terms ("Is Iraq
     going in without American assistance?", "Have they stopped claiming …?") is answered "yes"
     by a sentence denying them too, "no" by one stating them. Deterministic and crude: it places
-    sentences on sides, never verifies anything."""
+    sentences on sides, never verifies anything. A claim a sentence reports as false ("conspiracy
+    theories that …", see `discredits`) is denied by it."""
     # a term denied in a word of another sense is stated too; without those, the denials are
     # looked for only in a sentence that states enough of the claim
     denied = denied_terms(question, sentence, other_senses=True) if other_senses else set()
@@ -304,13 +305,42 @@ def claim_stance(
     ):
         return 0
     denied = denied if other_senses else denied_terms(question, sentence)
-    sign = -1 if denied else 0 if ended(question, sentence) else 1
+    sign = -1 if denied or discredits(question, sentence, weights) else 0 if ended(question, sentence) else 1
     negated = polarity(question)[1]
     if not negated & predicate_terms(question):
         return sign
     # "no" to "without American assistance" states American assistance, not anyone's help
     stated = content_stems(sentence)
     return -sign if sign == -1 or all(any(related(n, s) for s in stated) for n in negated) else 0
+
+
+# A frame that reports what follows as false: "spreading conspiracy theories that …", "falsely
+# claimed that …", "baseless allegations that …".
+_DISCREDITING = re.compile(
+    r"\b(?:conspiracy theor(?:y|ies)|false(?:ly)?|baseless|unfounded|groundless|debunked|bogus|untrue)"
+    r"(?:\s+[\w'’-]+){0,2}?\s+that\b",
+    re.I,
+)
+# Words of making a claim: a question with one asks whether the claim is made, not whether it holds.
+_CLAIMING = frozenset(
+    stem(w) for w in "accuse accusation allege allegation claim charge rumour rumor spread say theory".split()
+)
+
+
+def discredits(question: str, sentence: str, weights: Callable[[str], float] = lambda _: 1.0) -> bool:
+    """Whether the sentence reports a yes/no question's claim as false: enough of it (see
+    `states_claim`) follows, in the same clause, a frame that discredits it ("are spreading
+    conspiracy theories that the administration is helping the group" says no to "Is the
+    administration helping the group?"). Not when the question asks whether the claim is made
+    ("Are they accusing the administration of …?") or what someone says ("Do they say …?"): the
+    frame states that it is."""
+    if _REPORTED.match(question) or any(related(t, c) for t in predicate_terms(question) for c in _CLAIMING):
+        return False
+    for m in _DISCREDITING.finditer(sentence):
+        clause = re.split(r"[;:]|\bbut\b", sentence[m.end() :])[0]
+        if states_claim(question, clause, weights):
+            return True
+    return False
 
 
 def aspect_only(question: str, sentence: str) -> bool:
@@ -372,7 +402,9 @@ def states_claim(
     predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied (`also`:
     terms it is known to deny in other words, see `denied_terms`)."""
     claim = predicate_terms(question)
-    found = {c for c in claim for w in words(sentence) if related(stem(w), c)} | (claim & set(also))
+    # content words only: "he" starts "help"
+    said = {stem(w) for w in words(sentence) if _is_content(w)}
+    found = {c for c in claim for w in said if related(w, c)} | (claim & set(also))
     # a verb of giving counts when stated, but is not needed ("never been supported" states
     # "Has the US provided support?": what is given is the claim)
     total = sum(weights(c) for c in claim - GIVING)

@@ -201,6 +201,23 @@ def test_claim_stance(sentence: str, expected: int) -> None:
     assert claim_stance("Do the fighters say they need help?", sentence) == expected
 
 
+def test_a_claim_reported_as_false_is_denied() -> None:
+    sentence = "Rival parties are spreading conspiracy theories that the mayor is helping the smugglers."
+    assert claim_stance("Is the mayor helping the smugglers?", sentence) == -1
+    assert claim_stance("Is the mayor helping the smugglers?", "The mayor is helping the smugglers.") == 1
+    # asked whether the claim is made, or what the parties say, the frame states that it is
+    assert claim_stance("Are rival parties accusing the mayor of helping the smugglers?", sentence) != -1
+    assert claim_stance("Do rival parties say the mayor is helping the smugglers?", sentence) == 1
+    # the frame applies to its own clause only
+    said = "It is false that the port closed; the mayor is helping the smugglers."
+    assert claim_stance("Is the mayor helping the smugglers?", said) == 1
+
+
+def test_a_stopword_states_no_word_of_a_claim() -> None:
+    # "he" starts "help", but says nothing of helping
+    assert claim_stance("Has the mayor been helping them?", "He told reporters about the port.") == 0
+
+
 def test_claim_terms_the_corpus_uses_everywhere_count_little() -> None:
     question, sentence = "Are the fighters asking for help?", "The fighters met in the capital."
     assert claim_stance(question, sentence) == 1  # a third of the claim's words, unweighted
