@@ -244,6 +244,8 @@ def related(a: str, b: str) -> bool:
     "fight" / "fighter", "official" / "officially"; not "state" / "statement": a stem of five
     letters or fewer must be most of the longer one); or synonyms in one's most common sense
     (see `synonyms`: "connect" / "tie", "assist" / "aid", "wound" / "injure")."""
+    if a in STOPWORDS or b in STOPWORDS:  # "he" starts "help", "for" "force": no family
+        return a == b
     short, long = sorted((a, b), key=len)
     if long == short + "y" and len(short) <= 5:  # "part" / "party", "arm" / "army", "count" / "county"
         return False
@@ -402,9 +404,7 @@ def states_claim(
     predicate terms of a yes/no question (see `predicate_terms`), affirmed or denied (`also`:
     terms it is known to deny in other words, see `denied_terms`)."""
     claim = predicate_terms(question)
-    # content words only: "he" starts "help"
-    said = {stem(w) for w in words(sentence) if _is_content(w)}
-    found = {c for c in claim for w in said if related(w, c)} | (claim & set(also))
+    found = {c for c in claim for w in words(sentence) if related(stem(w), c)} | (claim & set(also))
     # a verb of giving counts when stated, but is not needed ("never been supported" states
     # "Has the US provided support?": what is given is the claim)
     total = sum(weights(c) for c in claim - GIVING)

@@ -17,6 +17,7 @@ from rag.matching import (
     numbers_with_words,
     polarity,
     question_axes,
+    related,
     stance_on,
     stances,
     stem,
@@ -216,6 +217,8 @@ def test_a_claim_reported_as_false_is_denied() -> None:
 def test_a_stopword_states_no_word_of_a_claim() -> None:
     # "he" starts "help", but says nothing of helping
     assert claim_stance("Has the mayor been helping them?", "He told reporters about the port.") == 0
+    assert not related("for", stem("force")) and not related("to", stem("total"))
+    assert related("us", "us")  # "US", an acronym whose lower case is a stopword, is itself
 
 
 def test_claim_terms_the_corpus_uses_everywhere_count_little() -> None:
