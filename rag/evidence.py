@@ -939,16 +939,25 @@ def given_by_another(claim: str, window: str, source: str = "") -> bool:
     """Whether a statement has its named subject give or do what the window has someone else
     give or do, never naming the subject: "The council has provided support to the dockers" from
     "… have received money and material support from the port" (the statement's form of
-    `other_party`). A subject `source` names (the outlet: "The Herald reports …") gives nothing."""
+    `other_party`). A subject `source` names that reports ("The Herald reports …", the outlet)
+    gives nothing; a part of the outlet's name that does something is not the outlet
+    ("Washington has given …" citing The Washington Times)."""
     subject = _NAMED_SUBJECT.match(claim)
-    if subject is None or _mentions(subject.group(1), set(words(f"{window} {source}"))):
+    if subject is None or _mentions(subject.group(1), set(words(window))):
         return False
-    named = set(words(claim))
+    verb = words(claim[subject.end() :])[:1]
+    if verb and verb[0].lower() in _REPORTING and _mentions(subject.group(1), set(words(source))):
+        return False
+    # whoever else the statement names besides ("… support from Iran"), the window has another
+    # give it and never names the subject
     said = content_stems(claim[subject.end() :])
-    givers = _parties_doing(window, lambda w: any(related(stem(w), s) for s in said))
-    return any(not _mentions(giver, named) for giver in givers)
+    return bool(_parties_doing(window, lambda w: any(related(stem(w), s) for s in said)))
 
 
+# Words of an outlet reporting ("The Herald reports …", "Baghdadpost citing the Los Angeles Times …").
+_REPORTING = _SAYING | frozenset(
+    "report reports reported writes notes noted states stated citing via quoting".split()
+)
 # How many words before "from X" / "by X" may say what X gives or does ("support and arms from Iran").
 _PARTY_REACH = 4
 

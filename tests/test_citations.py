@@ -332,3 +332,13 @@ def test_a_subject_giving_what_the_source_has_another_give_is_unsupported() -> N
     assert not given_by_another(
         "The dockers received support.", "The dockers received support from the city."
     )
+    # a part of the outlet's name is no outlet when it gives: "Harbour" citing the Harbour Times,
+    # even when the statement names the real giver too
+    window = "The dockers have received money and material support from the Port Authority."
+    assert given_by_another(
+        "Harbour has given the dockers material support from the Port Authority.", window, "Harbour Times"
+    )
+    # the outlet reporting gives nothing
+    assert not given_by_another(
+        "The Harbour Times reports that the dockers received support.", window, "Harbour Times"
+    )
