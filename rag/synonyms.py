@@ -90,8 +90,12 @@ class WordNet:
         return [f[4 + 2 * i].decode().lower() for i in range(count)]
 
     def is_verb(self, word: str) -> bool:
-        """Whether WordNet knows `word`, or the form it is inflected from, as a verb."""
-        return any(self._offsets("verb", form) for form in _base_forms(word.lower(), "verb"))
+        """Whether WordNet knows `word`, or the form it is inflected from (an irregular verb's
+        too: "given", "spent"), as a verb."""
+        w = word.lower()
+        return any(self._offsets("verb", form) for form in _base_forms(w, "verb")) or bool(
+            _find_line(self._verb_exceptions, w.encode())
+        )
 
     def is_adjective(self, word: str) -> bool:
         """Whether WordNet knows `word` as an adjective ("ethnic", "former")."""
