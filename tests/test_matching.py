@@ -343,6 +343,7 @@ def test_synonyms_are_read_from_the_wordnet_files_without_loading_them() -> None
     assert wn.first_sense("assisting") == ["help", "assist", "aid"]  # the inflection undone
     assert wn.first_sense("qwzx") == []
     assert wn.is_verb("armed") and wn.is_verb("assisting") and not wn.is_verb("militia")
+    assert wn.is_verb("given") and wn.is_verb("spent")  # irregular forms, from verb.exc
     assert wn.is_person("members") and wn.is_person("fighter") and not wn.is_person("troops")
     assert wn.causes("killed") == ["die"] and wn.causes("trained") == []
     assert wn.is_place("province") and wn.is_place("mountains") and not wn.is_place("militia")
