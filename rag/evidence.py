@@ -883,7 +883,17 @@ def named_subject(question: str) -> str | None:
     subject = _SUBJECT.match(question)
     if subject is None or is_verb(subject.group(2)) is False:
         return None
+    # after "has" or "are" a verb is a participle ("Has the US given …?"); a bare form is a noun
+    # the name qualifies ("Are the Shiite volunteer militias …?")
+    if _PERFECT_OR_BE.match(question) and not _PARTICIPLE_FORM.fullmatch(subject.group(2)):
+        return None
     return subject.group(1)
+
+
+_PERFECT_OR_BE = re.compile(r"^\W*(?i:has|have|had|is|are|was|were)\b")
+_PARTICIPLE_FORM = re.compile(
+    r"\w+(?:ed|en|ing|wn|ne|t)|made|held|led|set|put|run|hit|got|paid|said|sold|told|won"
+)
 
 
 def other_party(question: str, sentence: str) -> bool:
@@ -1413,9 +1423,11 @@ def _other_side(
         claim = ax.readable[1]
         # most of the claim's own words, none denied, affirm it whatever else the sentence says
         sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
-        rest = [a for a in sides[1] + statements if a not in sure and not ended(question, a.text)]
-        # "yes" to "Has the US given support?" is said of the US: sentences naming it are read first
-        rest.sort(key=lambda a: not about_subject(question, a.text))
+        # those stating some of the claim first; then, as "yes" to "Has the US given support?" is
+        # said of the US, the statements naming it
+        rest = [a for a in sides[1] if a not in sure and not ended(question, a.text)]
+        other = [a for a in statements if a not in rest and a not in sure and not ended(question, a.text)]
+        rest += sorted(other, key=lambda a: not about_subject(question, a.text))
         if says_yes is None:
             found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
         else:  # the reader may find "yes" in other words ("arming and training" for "support")
