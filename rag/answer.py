@@ -56,7 +56,6 @@ from rag.matching import (
     stance_on,
     stem,
     words,
-    yes_no_claim,
 )
 from rag.prompts import SIDE_LABELS, answer_messages, estimate_tokens, side_messages
 from rag.retrieve import HybridRetriever
@@ -234,9 +233,6 @@ def answered_person(question: str, answer: str, outlets: Collection[str] = ()) -
 PART_PASSAGES = 2
 # Passages beyond k read for a question with sides (a yes/no, either/or or opposite-pair question).
 SIDE_PASSAGES = 3
-# Passages beyond those read for a yes/no claim whose sentences a reader may take as its "yes"
-# side (the side's passage ranked 9th to 11th for "Has the US given support to …?").
-READER_PASSAGES = 4
 
 
 def read_passages(
@@ -541,9 +537,6 @@ class Answerer:
                 weights=self.weights,
                 parts=list(dict.fromkeys(s for _, s in picks)),
             )
-            start = clock.ms()
-            extra = self._further(found, standalone, flip, k, filters, mode, conversation)
-            retrieve_ms += clock.ms() - start
             conflicts = detect_conflicts(
                 standalone,
                 scored,
@@ -551,11 +544,7 @@ class Answerer:
                 side_min_score=self.min_relevance,
                 weights=self.weights,
                 says_yes=None if self.llm is None else partial(says_yes, self.llm),
-                more=self._score(standalone, extra, focus, None) if extra else (),
             )
-            # the passages further down that a side quotes are read too
-            quoted = {q.n for c in conflicts for side in c.sides for q in side.quotes}
-            passages += [p for p in extra if p.n in quoted]
         return Grounding(
             question,
             standalone,
@@ -579,27 +568,6 @@ class Answerer:
             return scored
         other = score_quotes(flip[0], passages, self.similarity, self.weights, norm, focus)
         return side_scores(scored, other, flip[1])
-
-    def _further(
-        self,
-        found: list[Passage],
-        standalone: str,
-        flip: tuple[str, str] | None,
-        k: int,
-        filters: Filters | None,
-        mode: Mode,
-        conversation: Conversation | None,
-    ) -> list[Passage]:
-        """With a reader, for a yes/no claim: the `READER_PASSAGES` passages ranked after those
-        `found`, numbered after them; their sentences may be the claim's "yes" side (see
-        `detect_conflicts`'s `more`). None otherwise."""
-        if self.llm is None or flip is not None or yes_no_claim(standalone) is None:
-            return []
-        deeper = read_passages(self.retriever, self.aliases, standalone, k + READER_PASSAGES, filters, mode)
-        have = {p.chunk_id for p in found}
-        return number_passages(found + [p for p in deeper if p.chunk_id not in have], conversation)[
-            len(found) :
-        ]
 
     def _read_more(
         self,

@@ -1339,7 +1339,6 @@ def detect_conflicts(
     side_min_score: float | None = None,
     weights: Callable[[str], float] = lambda _: 1.0,
     says_yes: Callable[[str, str], bool] | None = None,
-    more: Sequence[ScoredQuote] = (),
 ) -> list[Conflict]:
     """Opposite sides taken by the sources on what the question turns on (see `axes`).
 
@@ -1355,10 +1354,7 @@ def detect_conflicts(
     `rag.matching.affirms_denied`). A sentence naming another party than the question's ("support
     from Iran" for "support from the United States", see `other_party`) takes no side on it.
     When an option's own words give one side only, a reader is asked the other option's yes/no
-    question of the other statements. Never taken from the LLM's free-text answer. `more`:
-    sentences of passages read beyond the others, for the reader alone, as a claim's "yes" side
-    when they name the claim's subject (that side is seldom in the question's words: "provided
-    hundreds of guns and training" for "given support").
+    question of the other statements. Never taken from the LLM's free-text answer.
     """
     out: list[Conflict] = []
     for ax in axes(question, weights):
@@ -1377,15 +1373,6 @@ def detect_conflicts(
         statements += on_topic_statements(question, scored, ax.stance, side_min_score, min_score, says_yes)
         if ax.name == CLAIM_AXIS:  # "no" to "Has the US armed them?" is said of the US
             sides[-1] = [q for q in sides[-1] if about_subject(question, q.text)]
-            if named_subject(question) is not None:
-                statements += [
-                    m.quote
-                    for m in more
-                    if states(m.quote.text)
-                    and not asks(m.quote.text)
-                    and about_subject(question, m.quote.text)
-                    and takes_sides(question, m.quote.text)
-                ]
         _other_side(ax, question, sides, statements, weights, says_yes)
         docs = {sign: {q.doc_id for q in quotes} for sign, quotes in sides.items()}
         if not docs[1] or not docs[-1] or (not ax.own and len(docs[1] | docs[-1]) < 2):
@@ -1423,11 +1410,7 @@ def _other_side(
         claim = ax.readable[1]
         # most of the claim's own words, none denied, affirm it whatever else the sentence says
         sure = [a for a in sides[1] if states_claim(claim, a.text, weights, share=AFFIRM_SHARE)]
-        # those stating some of the claim first; then, as "yes" to "Has the US given support?" is
-        # said of the US, the statements naming it
-        rest = [a for a in sides[1] if a not in sure and not ended(question, a.text)]
-        other = [a for a in statements if a not in rest and a not in sure and not ended(question, a.text)]
-        rest += sorted(other, key=lambda a: not about_subject(question, a.text))
+        rest = [a for a in sides[1] + statements if a not in sure and not ended(question, a.text)]
         if says_yes is None:
             found = [a for a in rest if any(affirms_denied(claim, a.text, d.text) for d in sides[-1])]
         else:  # the reader may find "yes" in other words ("arming and training" for "support")
