@@ -505,8 +505,9 @@ class Answerer:
         named = [part for part, _ in picks if part not in asked]
         if named and flip is None:
             start = clock.ms()
-            found = self._read_more(found, named, PART_PASSAGES, k, filters, mode)
-            passages = number_passages(found, conversation)
+            passages = number_passages(
+                self._read_more(found, named, PART_PASSAGES, k, filters, mode), conversation
+            )
             retrieve_ms += clock.ms() - start
             scored = self._score(standalone, passages, focus, flip)
             picks = part_answers(focus or standalone, scored, self.min_relevance, self.weights, norm)
