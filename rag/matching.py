@@ -336,13 +336,14 @@ def discredits(question: str, sentence: str, weights: Callable[[str], float] = l
     administration helping the group?"). Not when the question asks whether the claim is made
     ("Are they accusing the administration of …?") or what someone says ("Do they say …?"): the
     frame states that it is."""
-    if _REPORTED.match(question) or any(related(t, c) for t in predicate_terms(question) for c in _CLAIMING):
+    # called for every sentence a side is looked for in: the rare frame first, the question after
+    frames = list(_DISCREDITING.finditer(sentence))
+    if not frames or _REPORTED.match(question):
         return False
-    for m in _DISCREDITING.finditer(sentence):
-        clause = re.split(r"[;:]|\bbut\b", sentence[m.end() :])[0]
-        if states_claim(question, clause, weights):
-            return True
-    return False
+    if any(related(t, c) for t in predicate_terms(question) for c in _CLAIMING):
+        return False
+    clauses = (re.split(r"[;:]|\bbut\b", sentence[m.end() :])[0] for m in frames)
+    return any(states_claim(question, clause, weights) for clause in clauses)
 
 
 def aspect_only(question: str, sentence: str) -> bool:
