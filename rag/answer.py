@@ -20,12 +20,14 @@ from rag.citations import is_connective, recite, says_dont_know, split_sentences
 from rag.errors import BackendUnavailable
 from rag.evidence import (
     ANSWERING_KINDS,
+    RANKS,
     SPEAKER,
     AnswerKind,
     ScoredQuote,
     Similarity,
     asked_kind,
     asked_parts,
+    asked_title,
     asks,
     asks_day,
     asks_for_person,
@@ -43,8 +45,9 @@ from rag.evidence import (
     select_evidence,
     side_scores,
     states,
+    title_pattern,
 )
-from rag.grammar import choice, cited_answer
+from rag.grammar import ABBREVIATIONS, choice, cited_answer
 from rag.matching import (
     STOPWORDS,
     as_asked,
@@ -281,6 +284,8 @@ def missing_constraints(
         # A compound is missing only when one of its parts is ("Iraqi-American" where the
         # articles say "Iraqi" and "American" apart)
         for part in dict.fromkeys(w.split("-")):
+            if part in ABBREVIATIONS:
+                continue  # "Capt.", "Oct.": an article may write the word out ("Captain")
             key = part.replace(",", "").rstrip(".") if part[:1].isdigit() else stem(part)
             if key in wanted and key not in have and key not in indexed and part not in missing:
                 missing.append(part)
@@ -332,10 +337,14 @@ def absent_kind(question: str, sentences: Sequence[str], every_sentence: Sequenc
 
 def _loosely(kind: AnswerKind, question: str, sentence: str) -> bool:
     """Whether a sentence may hold the kind asked for, by a looser test than the one that ranks
-    it: any time for a date (see `says_when`), any named person the question does not name."""
+    it: any time for a date (see `says_when`), any named person the question does not name (for
+    a rank asked for, "Which general …?", in a sentence with the rank: "the commander, Gen. …")."""
     if kind == "date":  # "On what date …?" is not answered by "this week" or a year
         return says_day(sentence) if asks_day(question) else says_when(sentence)
     if kind == "person":  # a name of two capitalised words at least, or one `people` finds
+        title = asked_title(question)
+        if title in RANKS and not re.search(r"\b(?:" + title_pattern(title) + r")\b", sentence, re.I):
+            return False
         asked = content_stems(question)
         found = people(sentence) + _FULL_NAME.findall(sentence)
         return any(content_stems(name) - asked for name in found)

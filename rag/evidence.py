@@ -555,16 +555,27 @@ def _is_modifier(word: str, asked: set[str]) -> bool:
     return word.lower() not in STOPWORDS and word[0].islower() and not content_stems(word) & asked
 
 
-# What happened to what "how many" counts: "How many fighters were killed …?" → "killed".
+# What happened to what "how many" counts: "How many fighters were killed …?" → "killed"; a
+# participle alone before a clause or the end, "… and how many wounded when …?" → "wounded".
 _COUNTED_EVENT = re.compile(r"\bhow many\b[^?,]*?\b(?:were|was|had been|have been)\s+(\w+(?:ed|en))\b", re.I)
+_COUNTED_BARE = re.compile(
+    r"\bhow many\s+(\w+(?:ed|en))"
+    r"(?=\s*(?:[?,]|$)|\s+(?:when|in|at|during|on|by|after|before|as|while|near)\b)",
+    re.I,
+)
+
+
+def counted_events(question: str) -> set[str]:
+    """Stems of what happened to what the question counts and of what that causes ("were
+    killed" → kill, die: "Six died" tells how many were killed); none when it names no event."""
+    said = [m.group(1).lower() for r in (_COUNTED_EVENT, _COUNTED_BARE) for m in r.finditer(question)]
+    return {stem(w) for e in said for w in [e, *causes(e)]}
 
 
 def _counts_event(question: str, sentence: str) -> bool:
     """Whether a sentence tells what the question's count is of ("were killed": "killed",
     "died"; "wounded": "injured"); True when the question names no such event."""
-    said = [m.group(1).lower() for m in _COUNTED_EVENT.finditer(question)]
-    # the event or what it causes ("Six died" tells how many were killed)
-    events = {stem(w) for e in said for w in [e, *causes(e)]}
+    events = counted_events(question)
     return not events or any(related(stem(w.lower()), e) for w in words(sentence) for e in events)
 
 
@@ -595,13 +606,33 @@ def asks_money(question: str) -> bool:
     return any(of_possession(w) for w in words(m.group(1)) if w.islower() and w not in STOPWORDS)
 
 
+# A title as news abbreviate it before a name ("Gen. Stephen Townsend", "Col. Srud Barzanji").
+_TITLE_SHORT = {"general": "gen", "colonel": "col", "captain": "capt", "governor": "gov", "senator": "sen"}
+# Military ranks: news name whoever holds one with the rank, where a president or minister is
+# often named alone ("Donald Trump").
+RANKS = frozenset("general colonel captain".split())
+
+
+def asked_title(question: str) -> str | None:
+    """For "Which US ambassador …?", the title asked for (a role that stands before a name as
+    its title, see `_TITLES`); else None."""
+    role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
+    title = role.group(1).lower() if role else None
+    return title if title in _TITLES else None
+
+
+def title_pattern(title: str) -> str:
+    """A title written out or abbreviated, as a regular expression: "general" → "general|gen"."""
+    return "|".join([title, *([_TITLE_SHORT[title]] if title in _TITLE_SHORT else [])])
+
+
 def _has_person(question: str, sentence: str) -> bool:
     asked = content_stems(question)
-    role = re.search(r"\b(?:which|what) (?:\w+ ){0,2}?(" + _ROLES + r")\b", question, re.I)
-    if role and role.group(1).lower() in _TITLES:
+    title = asked_title(question)
+    if title:
         # "Which US ambassador …?": a name with that title ("Ambassador Douglas Silliman")
-        title = re.compile(r"\b" + role.group(1) + r"\.?,?\s+" + _PERSON_NAME, re.I)
-        return any(content_stems(m.group(1)) - asked for m in title.finditer(sentence))
+        titled = re.compile(r"\b(?:" + title_pattern(title) + r")\.?,?\s+" + _PERSON_NAME, re.I)
+        return any(content_stems(m.group(1)) - asked for m in titled.finditer(sentence))
     return any(content_stems(name) - asked for name in people(sentence))
 
 
@@ -1209,6 +1240,13 @@ def _named_for(part: str, question: str, answer: str) -> str:
     return _REFERRED_PERSON.sub(lambda m: name + "'s" if m.group(0).lower() == "his" else name, part)
 
 
+# An article comes first for a sentence naming a person asked for only when that sentence scores
+# this share of the best one: "Which NATO member …?" asks for a person by its words, and a
+# sentence naming an American colonel is no answer to put before "… told Turkey to withdraw
+# their troops", far better on the question.
+ANSWERING_SHARE = 0.8
+
+
 def select_evidence(
     question: str,
     passages: Sequence[Passage],
@@ -1240,6 +1278,10 @@ def select_evidence(
     meta = {p.doc_id: p for p in passages}
     out = []
     answering: set[str] = set()
+    best = max((s.score for s in scored), default=0.0)
+    # what answers is a person, known by any name alone (not a claim answered outright, nor a
+    # part's answer): a count or a date near the question's words is firmer
+    by_name = not outright and not parts and asked_kind(question) == "person"
 
     def answers(s: ScoredQuote) -> bool:
         return s.answers or any(f(s.quote.text) for f in outright)
@@ -1248,7 +1290,7 @@ def select_evidence(
         flags = [answers(s) or s in parts for s in found]  # once each: a claim's sides are read word by word
         items = [s for s, f in zip(found, flags, strict=True) if f]  # what answers first,
         items += [s for s, f in zip(found, flags, strict=True) if not f]  # then best first
-        if any(flags):
+        if any(flags) and (not by_name or items[0].score >= ANSWERING_SHARE * best):
             answering.add(doc)
         top = items[0].score
         chosen = [items[0]] + [s for s in items[1:per_doc] if s.score >= 0.85 * top]  # best first

@@ -106,6 +106,18 @@ def test_a_sentence_holding_what_is_asked_for_comes_first() -> None:
     assert [e.doc_id for e in evidence] == ["b", "a"]  # below the cutoff, but it answers
 
 
+def test_a_name_far_below_the_best_sentence_does_not_put_its_article_first() -> None:
+    q = "Which NATO member did the city tell to pull its troops out?"
+    best = _scored(1, "a", "The city told Turkey to withdraw its troops before the offensive.", 0.50)
+    name = ScoredQuote(Quote(2, "b", 0, 40, "Col. John Dorn, a spokesman, spoke."), 0.35, 0.35, 0.35, True)
+    passages = [_passage(1, "a", best.quote.text), _passage(2, "b", name.quote.text)]
+    evidence = select_evidence(q, passages, [best, name], min_score=0.3, side_min_score=0.3)
+    assert [e.doc_id for e in evidence] == ["a", "b"]
+    near = ScoredQuote(name.quote, 0.45, 0.45, 0.45, True)  # near the best: the name comes first
+    evidence = select_evidence(q, passages, [best, near], min_score=0.3, side_min_score=0.3)
+    assert [e.doc_id for e in evidence] == ["b", "a"]
+
+
 def test_the_model_reads_statements_not_headlines_but_never_nothing() -> None:
     from rag.answer import Grounding, prompt_sources
 

@@ -185,6 +185,16 @@ def test_a_compound_name_is_missing_only_when_a_part_is() -> None:
     assert missing_constraints("How many did the Iraqi-Turkish service catch?", found) == ["Turkish"]
 
 
+def test_an_abbreviated_title_or_month_is_not_missing_where_the_article_writes_it_out() -> None:
+    from rag.answer import missing_constraints
+
+    text = "Captain Lena Vos, whose unit is based at the harbour camp, flew home in October."
+    found = [Passage(1, "a", "t", None, None, "a:0", 0, len(text), text, 1.0)]
+    assert missing_constraints("Where is Capt. Lena Vos's unit based?", found) == []
+    assert missing_constraints("Did Capt. Vos fly home on Oct. 4?", found) == ["4"]
+    assert missing_constraints("Where is Capt. Anna Vos's unit based?", found) == ["Anna"]
+
+
 def test_two_words_the_articles_write_as_one_name_are_not_missing() -> None:
     from rag.answer import missing_constraints
 
@@ -249,6 +259,18 @@ def test_someone_s_words_need_that_one_saying_them() -> None:
     assert absent_kind(q, [], ["The council met Mayor Jensen last year."]) is not None
 
 
+def test_a_count_of_what_befell_them_answers_how_many_were_hurt() -> None:
+    from rag.evidence import counted_events
+
+    # a participle alone after "how many" names what happened to those counted
+    q = "How many soldiers were killed, and how many wounded in the ambush?"
+    assert counted_events(q) >= {"kill", "die", "wound"}
+    assert counted_events("How many armed fighters does it have?") == set()  # "armed" describes them
+    s = "Six died, and 31 people from the unit were injured in the shooting."
+    assert has_kind("number", "how many wounded in the ambush?", s)
+    assert not has_kind("number", "how many wounded in the ambush?", "It trained up to 900 new fighters.")
+
+
 def test_abstain_when_no_sentence_on_it_gives_the_asked_for_thing() -> None:
     q = "How many civilians were killed in the battle?"
     assert absent_kind(q, ["The battle was fierce.", "Civilians fled in 2016."]) is not None
@@ -261,8 +283,14 @@ def test_abstain_on_which_official_when_no_sentence_on_it_names_anyone_else() ->
     assert absent_kind(q, ["Foreign advisers are working with the militia."]) == (
         "none of the passages on this names anyone"
     )
-    # any named person may be the answer, with or without "Gen." before the name
-    assert absent_kind(q, ["The advisers answer to Qasim Tahir, who visits the militia often."]) is None
+    # a named person with the rank, written out or abbreviated, or named near it
+    assert absent_kind(q, ["The advisers answer to Gen. Qasim Tahir, who visits the militia often."]) is None
+    assert absent_kind(q, ["Qasim Tahir, a general, visits the militia often."]) is None
+    # a name in a sentence that gives no rank names no general
+    assert absent_kind(q, ["The advisers answer to Qasim Tahir, who visits the militia often."]) is not None
+    # a president is often named without the title
+    q = "Which US president pursued a confrontational approach to Iran?"
+    assert absent_kind(q, ["With Donald Trump pursuing a hard line on Iran, talks ended."]) is None
 
 
 def test_abstain_on_when_only_if_no_sentence_on_it_places_it_in_time() -> None:
