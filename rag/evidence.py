@@ -42,6 +42,7 @@ from rag.synonyms import (
     causes,
     country_of_capital,
     is_adjective,
+    is_gradable,
     is_person,
     is_place,
     is_verb,
@@ -278,7 +279,7 @@ _QUANTITY_WORDS = re.compile(
 # Kinds told apart reliably enough that a sentence holding one answers before a closer-worded
 # one (a person or a place is any capitalised name after a title or a preposition: too loose).
 ANSWERING_KINDS: frozenset[AnswerKind | None] = frozenset(
-    {"number", "measure", "year", "date", "speaker", "person", "reason"}
+    {"number", "measure", "year", "date", "speaker", "person", "reason", "type"}
 )
 # Added to a sentence's score when it has the kind of thing the question asks for.
 ANSWER_TYPE_BONUS = 0.1
@@ -538,8 +539,9 @@ CALLED_REACH = 8
 
 
 def of_type(question: str, sentence: str) -> bool:
-    """For "what type of X …": whether the sentence says X with a word of its own before it
-    ("anti-tank weapons", "heavy weapons"; not "the weapons" or "weapons" the question qualifies)."""
+    """For "what type of X …": whether the sentence says X with a word of its own before it that
+    classifies it ("anti-tank weapons", "military aid"; not "the weapons", "weapons" the question
+    qualifies, nor a degree: "heavy weapons", "light weapons", see `is_gradable`)."""
     m = re.search(r"\b(?:type|kind|sort)s? of\s+(?:the\s+)?([\w'’-]+)", question, re.I)
     if not m:
         return False
@@ -547,7 +549,9 @@ def of_type(question: str, sentence: str) -> bool:
     asked = content_stems(question)
     toks = words(sentence)
     return any(
-        related(head, stem(w)) and _is_modifier(toks[i - 1], asked) for i, w in enumerate(toks) if i > 0
+        related(head, stem(w)) and _is_modifier(toks[i - 1], asked) and not is_gradable(toks[i - 1])
+        for i, w in enumerate(toks)
+        if i > 0
     )
 
 

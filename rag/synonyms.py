@@ -101,6 +101,11 @@ class WordNet:
         """Whether WordNet knows `word` as an adjective ("ethnic", "former")."""
         return bool(self._offsets("adj", word.lower()))
 
+    def is_gradable(self, word: str) -> bool:
+        """Whether the most common sense of `word` as an adjective is a value of an attribute
+        ("heavy", "light": of weight; "large": of size; not "antitank", "military", "chemical")."""
+        return any(sym == b"=" for line in self._first_synsets("adj", word) for sym, _, _ in _pointers(line))
+
     def is_person(self, word: str) -> bool:
         """Whether the most common sense of `word` as a noun, or of a form it is inflected from,
         is a kind of person ("members", "fighter"; not "troops", a group)."""
@@ -268,6 +273,14 @@ def is_adjective(word: str) -> bool:
     """Whether a word is an adjective ("ethnic"); False without WordNet."""
     wn = wordnet()
     return wn is not None and wn.is_adjective(word)
+
+
+@lru_cache(maxsize=65536)
+def is_gradable(word: str) -> bool:
+    """Whether an adjective describes a degree of something ("heavy", "big", "new") rather than
+    classifying ("antitank", "military"); False without WordNet."""
+    wn = wordnet()
+    return wn is not None and wn.is_gradable(word)
 
 
 @lru_cache(maxsize=65536)

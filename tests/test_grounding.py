@@ -462,7 +462,10 @@ def test_a_compound_question_asks_for_what_each_part_asks_for() -> None:
 def test_what_type_of_asks_for_a_word_of_its_own_before_the_thing() -> None:
     q = "What type of weaponry was the captain pleased to get?"
     assert has_kind("type", q, "Finally we got anti-tank weapons that stop trucks.")
-    assert has_kind("type", q, "His unit is getting the heavy weapons it wanted.")
+    assert has_kind("type", q, "His unit is getting the chemical weapons it wanted.")
+    # a degree of it is no type ("heavy", "light": of weight, by WordNet's attribute links)
+    assert not has_kind("type", q, "His unit is getting the heavy weapons it wanted.")
+    assert not has_kind("type", q, "The US would not even send light weapons.")
     assert not has_kind("type", q, "They got the weapons he had asked for.")
     assert not has_kind("type", q, "The government has no such weapons.")  # "such" is a stopword
 
