@@ -32,6 +32,7 @@ from rag.evidence import (
     asks_day,
     asks_for_person,
     axes,
+    described_person,
     detect_conflicts,
     has_kind,
     part_answers,
@@ -507,6 +508,13 @@ class Answerer:
         norm = self.aliases.normalise
         focus = question if standalone != question else None
         scored = self._score(standalone, passages, focus, flip)
+        # "Where is the army captain who was promised …?": scored again as asked of the one
+        # person with that title in the best sentence's article ("the army captain, Amir al-Saadi,")
+        top_doc = " ".join(p.text for p in passages if scored and p.doc_id == scored[0].quote.doc_id)
+        described = described_person(standalone, top_doc)
+        if described is not None:
+            role, name = described
+            scored = self._score(standalone.replace(role, f"{role}, {name},", 1), passages, focus, flip)
         # "Who closed the harbour, and how is he seen by the fishermen?": the second part is asked
         # of the person the first was answered with, whom the question never names
         asked = asked_parts(focus or standalone)

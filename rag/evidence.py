@@ -630,6 +630,27 @@ def title_pattern(title: str) -> str:
     return "|".join([title, *([_TITLE_SHORT[title]] if title in _TITLE_SHORT else [])])
 
 
+# "the Iraqi army captain who …": a title the question describes someone by, not a name.
+_DESCRIBED = re.compile(r"\bthe\s+(?:[\w'’-]+\s+){0,4}?(" + "|".join(sorted(_TITLES)) + r")\b", re.I)
+
+
+def described_person(question: str, text: str) -> tuple[str, str] | None:
+    """For a question that describes someone by a title without naming anyone ("Where is the
+    army captain who was promised …?"), the title's words in the question and the name the
+    title stands before in `text` ("Captain Amir al-Saadi" → "Amir al-Saadi"), when one person
+    alone has it there; None otherwise, and for a question asking who has it."""
+    m = _DESCRIBED.search(question)
+    if m is None or people(question) or asked_kind(question) == "person":
+        return None
+    pattern = title_pattern(m.group(1).lower())
+    titled = re.compile(r"\b(?i:" + pattern + r")\.?\s+" + _PERSON_NAME)
+    found: dict[str, str] = {}  # by last name, the longest form ("Srud Barzanji", not "Barzanji")
+    for n in titled.finditer(text):
+        name = n.group(1)
+        found[name.split()[-1]] = max(found.get(name.split()[-1], ""), name, key=len)
+    return (m.group(0), next(iter(found.values()))) if len(found) == 1 else None
+
+
 def _has_person(question: str, sentence: str) -> bool:
     asked = content_stems(question)
     title = asked_title(question)

@@ -398,3 +398,10 @@ def test_a_model_sentence_under_the_wrong_number_cites_the_passage_that_supports
     scripted.enqueue(f"Six hundred died [{wrong}].")  # no passage says it: removed, not re-cited
     a = real_engine.ask(q, backend="scripted")
     assert "Six hundred" not in a.answer and any("removed" in n for n in a.notes)
+
+
+def test_a_person_described_by_title_is_answered_of_the_one_named_with_it(real_engine: Engine) -> None:
+    q = "Where is the Iraqi army captain who was promised US anti-tank weapons stationed with his unit?"
+    assert "Habbaniyah" in real_engine.ask(q, backend="extractive").answer
+    q = "What kind of weapons was the army captain finally getting?"
+    assert "anti-tank" in real_engine.ask(q, backend="extractive").answer  # not "heavy weapons"

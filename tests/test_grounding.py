@@ -492,3 +492,15 @@ def test_which_month_is_not_answered_by_a_year() -> None:
     assert asked_kind(q) == "date"
     assert has_kind("date", q, "They freed it in May of this year.")
     assert not has_kind("date", q, "The militias formed in 2014.")
+
+
+def test_a_person_described_by_a_title_is_the_one_person_with_it_in_the_article() -> None:
+    from rag.evidence import described_person
+
+    text = "Capt. Lena Vos, whose unit is based at the harbour camp, got new boats. Col. Ivo Marr agreed."
+    q = "Where is the navy captain who got new boats based?"
+    assert described_person(q, text) == ("the navy captain", "Lena Vos")
+    assert described_person("Which captain got new boats?", text) is None  # it asks who
+    assert described_person("Where is Capt. Vos based?", text) is None  # named already
+    two = text + " Captain Olaf Brink got none."
+    assert described_person(q, two) is None  # two captains: no telling which
