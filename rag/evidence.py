@@ -723,7 +723,7 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
 # A sentence that refers back ("using them against us") is also matched with the sentences either
 # side of it, at this share of that match.
 CONTEXT_SHARE = 0.7
-_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those)\b", re.I)
+_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those|he|him|his|she|her)\b", re.I)
 # Quoted speech in the first person ("Finally we've been able to get …"): its speaker is named
 # in the sentences around it ("… al-Saadi said.").
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|(?-i:us|I|me|my))\b", re.I)
@@ -731,7 +731,7 @@ _GAP = 4  # characters between two sentences of one paragraph or of two
 
 
 def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
-    """For each sentence that refers back ("using them against us") or speaks in the first person
+    """For each sentence that refers back ("using them against us", "he told …") or speaks in the first person
     ("we've been able to get …"), the text of it with the sentences just before and after it in
     its article (when the passages hold them)."""
     order = sorted(quotes, key=lambda q: (q.doc_id, q.start))

@@ -334,6 +334,10 @@ def test_quoted_speech_in_the_first_person_is_matched_with_the_sentences_around_
     we = Quote(1, "d", 37, 65, "“Finally we got the rifles.")
     assert _contexts([said, we])[("d", 37)] == f"{said.text} {we.text}"
     assert ("d", 0) not in _contexts([said, we])  # no pronoun, no first person
+    # "he" refers back as "they" does: to the colonel the sentence before names
+    named = Quote(1, "d", 0, 36, "Col. Vos thinks the troops should stay.")
+    he = Quote(1, "d", 38, 80, "“To leave would be a mistake,” he said.")
+    assert _contexts([named, he])[("d", 38)] == f"{named.text} {he.text}"
 
 
 def test_the_question_s_subject_is_the_party_it_asks_about() -> None:
