@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from rag.citations import is_connective, recite, says_dont_know, split_sentences
 from rag.errors import BackendUnavailable
 from rag.evidence import (
     ANSWERING_KINDS,
+    ANSWERING_SHARE,
     RANKS,
     SPEAKER,
     AnswerKind,
@@ -679,13 +680,13 @@ class Answerer:
             )
             notes.append(f"{why}; the answer quotes the sources instead.")
         else:
-            for quote in self._missing(g, out.claims, out.supports.values()):
+            for quote in self._missing(g, out.claims, out.supports):
                 kept = self._check(quote, g.passages, out.claims, out.supports)
                 if kept:
                     yield out.emit(kept)
         yield self._answer(g, out.draft(notes=tuple(notes)), self.backend, out.clock)
 
-    def _missing(self, g: Grounding, claims: Sequence[Claim], supports: Iterable[_Cited]) -> list[str]:
+    def _missing(self, g: Grounding, claims: Sequence[Claim], supports: Mapping[int, _Cited]) -> list[str]:
         """Quotes for what the model's supported sentences leave out: the other side of a
         conflict; or the count, year, date, person or words asked for when the evidence has them
         and the model did not write them; then, up to `ANSWER_SENTENCES` sentences in all, the
@@ -703,7 +704,14 @@ class Answerer:
         room = ANSWER_SENTENCES - len(said) - len(quotes)
         top = g.evidence[0] if g.evidence else None
         asked = norm(g.standalone)
-        if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, supports, asked):
+        # a person asked for is given only by a sentence resting on one near the best (see
+        # ANSWERING_SHARE): "Which NATO member …?" is not answered by a colonel's quote
+        best = g.scored[0].score if g.scored else 0.0
+        near = {(s.quote.doc_id, s.quote.start) for s in g.scored if s.score >= ANSWERING_SHARE * best}
+        rests = {n for n, s in supports.items() if (s.quote.doc_id, s.quote.start) in near}
+        firm = [norm(c.text) for c in claims if c.supported and rests & set(c.citations)]
+        resting = supports.values()
+        if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, resting, asked, firm):
             quotes.append((top.doc_id, _quoted(_source(top), top.quotes[0])))
             room -= 1
         if axes(g.standalone) or len(question_parts(g.standalone)) > 1:
@@ -721,6 +729,7 @@ class Answerer:
         said: Sequence[str],
         supports: Iterable[_Cited],
         asked: str,
+        firm: Sequence[str],
     ) -> bool:
         """Whether the model's supported sentences `said` give sentence `q`: one rests on it
         (`supports`: the quotes that support them; quoting it again would repeat the model, though
@@ -728,7 +737,8 @@ class Answerer:
         question `asked` (a word or number of its own: "Iraq's parliament passed the law [1]"
         only repeats "… before or after Iraq's parliament passed the law?"), they state most of
         its words (`TOP_SAID`), or they hold what each part of the question asks for (`kinds`:
-        each part and what it asks for) when it asks for a kind `has_kind` can check."""
+        each part and what it asks for) when it asks for a kind `has_kind` can check (a person:
+        held by one of `firm`, the sentences resting on a quote near the best)."""
         words_asked, numbers_asked = content_stems(asked), numbers(asked)
         more = any(content_stems(c) - words_asked or numbers(c) - numbers_asked for c in said)
         if more and any(c.supported and c.quote.overlaps(q) for c in supports):
@@ -738,7 +748,7 @@ class Answerer:
         return all(
             k is not None
             and k in ANSWERING_KINDS
-            and any(has_kind(k, p, c) or _loosely(k, p, c) for c in said)
+            and any(has_kind(k, p, c) or _loosely(k, p, c) for c in (firm if k == "person" else said))
             for p, k in kinds
         )
 

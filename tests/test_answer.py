@@ -405,3 +405,16 @@ def test_a_person_described_by_title_is_answered_of_the_one_named_with_it(real_e
     assert "Habbaniyah" in real_engine.ask(q, backend="extractive").answer
     q = "What kind of weapons was the army captain finally getting?"
     assert "anti-tank" in real_engine.ask(q, backend="extractive").answer  # not "heavy weapons"
+
+
+def test_a_quote_far_below_the_best_does_not_answer_which_member(
+    real_engine: Engine, scripted: ScriptedLLM
+) -> None:
+    q = "Which NATO member did Baghdad tell to pull its troops out ahead of the Mosul offensive?"
+    first = real_engine.ask(q, backend="extractive")
+    assert first.answer.startswith("Anti-Media") and "Turkey" in first.answer
+    colonel = next(p.n for p in first.passages if "Barzanji" in p.text)
+    # a true sentence naming a person, from far down the ranking: the best sentence is quoted after it
+    scripted.enqueue(f"The coalition bombed later that night, said Col. Srud Barzanji [{colonel}].")
+    a = real_engine.ask(q, backend="scripted")
+    assert a.answer.startswith("The coalition bombed later that night") and "Turkey" in a.answer
