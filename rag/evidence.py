@@ -646,8 +646,8 @@ def described_person(question: str, text: str) -> tuple[str, str] | None:
     titled = re.compile(r"\b(?i:" + pattern + r")\.?\s+" + _PERSON_NAME)
     found: dict[str, str] = {}  # by last name, the longest form ("Srud Barzanji", not "Barzanji")
     for n in titled.finditer(text):
-        name = n.group(1)
-        found[name.split()[-1]] = max(found.get(name.split()[-1], ""), name, key=len)
+        name, last = n.group(1), n.group(1).split()[-1]
+        found[last] = max(found.get(last, ""), name, key=len)
     return (m.group(0), next(iter(found.values()))) if len(found) == 1 else None
 
 
@@ -731,9 +731,9 @@ _GAP = 4  # characters between two sentences of one paragraph or of two
 
 
 def _contexts(quotes: Sequence[Quote]) -> dict[tuple[str, int], str]:
-    """For each sentence that refers back ("using them against us", "he told …") or speaks in the first person
-    ("we've been able to get …"), the text of it with the sentences just before and after it in
-    its article (when the passages hold them)."""
+    """For each sentence that refers back ("using them against us", "he told …") or speaks in the
+    first person ("we've been able to get …"), the text of it with the sentences just before and
+    after it in its article (when the passages hold them)."""
     order = sorted(quotes, key=lambda q: (q.doc_id, q.start))
 
     def adjacent(a: Quote, b: Quote) -> bool:
