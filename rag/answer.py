@@ -704,12 +704,7 @@ class Answerer:
         room = ANSWER_SENTENCES - len(said) - len(quotes)
         top = g.evidence[0] if g.evidence else None
         asked = norm(g.standalone)
-        # a person asked for is given only by a sentence resting on one near the best (see
-        # ANSWERING_SHARE): "Which NATO member …?" is not answered by a colonel's quote
-        best = g.scored[0].score if g.scored else 0.0
-        near = {(s.quote.doc_id, s.quote.start) for s in g.scored if s.score >= ANSWERING_SHARE * best}
-        rests = {n for n, s in supports.items() if (s.quote.doc_id, s.quote.start) in near}
-        firm = [norm(c.text) for c in claims if c.supported and rests & set(c.citations)]
+        firm = self._near_best(g, claims, supports) if any(k == "person" for _, k in kinds) else []
         resting = supports.values()
         if top is not None and room > 0 and not self._says(top.quotes[0], kinds, said, resting, asked, firm):
             quotes.append((top.doc_id, _quoted(_source(top), top.quotes[0])))
@@ -721,6 +716,15 @@ class Answerer:
             for e in [e for e in g.evidence if e.doc_id not in cited][: max(room, 0)]:
                 quotes.append((e.doc_id, _quoted(_source(e), e.quotes[0])))
         return list(dict.fromkeys(text for _, text in quotes))
+
+    def _near_best(self, g: Grounding, claims: Sequence[Claim], supports: Mapping[int, _Cited]) -> list[str]:
+        """The supported claims (normalised) resting on a quote near the best sentence (see
+        `ANSWERING_SHARE`): only they give a person asked for, "Which NATO member …?" is not
+        answered by a colonel's quote from far down the ranking."""
+        best = g.scored[0].score if g.scored else 0.0
+        near = {(s.quote.doc_id, s.quote.start) for s in g.scored if s.score >= ANSWERING_SHARE * best}
+        rests = {n for n, s in supports.items() if (s.quote.doc_id, s.quote.start) in near}
+        return [self.aliases.normalise(c.text) for c in claims if c.supported and rests & set(c.citations)]
 
     def _says(
         self,

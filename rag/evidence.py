@@ -723,7 +723,9 @@ def _in_order(phrase: list[str], low: list[str]) -> bool:
 # A sentence that refers back ("using them against us") is also matched with the sentences either
 # side of it, at this share of that match.
 CONTEXT_SHARE = 0.7
-_REFERS = re.compile(r"\b(?:it|its|they|them|their|this|these|those|he|him|his|she|her)\b", re.I)
+# Pronouns of people ("he told …", "their group"), as `antecedent` also reads them.
+_PERSONAL = "he|his|him|she|her|they|their|them"
+_REFERS = re.compile(r"\b(?:it|its|this|these|those|" + _PERSONAL + r")\b", re.I)
 # Quoted speech in the first person ("Finally we've been able to get …"): its speaker is named
 # in the sentences around it ("… al-Saadi said.").
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|(?-i:us|I|me|my))\b", re.I)
@@ -1174,7 +1176,7 @@ def relevant(
     ]
 
 
-_PRONOUN = re.compile(r"\b(?:he|his|him|she|her|they|their|them)\b", re.I)
+_PRONOUN = re.compile(r"\b(?:" + _PERSONAL + r")\b", re.I)
 
 
 def antecedent(best: ScoredQuote, scored: Sequence[ScoredQuote]) -> ScoredQuote | None:
